@@ -1,0 +1,26 @@
+# The README's two commands: `make reproduce` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+TORCH ?= torch==2.13.0
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+
+.PHONY: reproduce test install clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH)"   # the CPU build first: a bare torch requirement may pull CUDA
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+reproduce: $(VENV)/.installed
+	$(BIN)/xatom reproduce --output output
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider -q
+
+clean:
+	rm -rf $(VENV) output

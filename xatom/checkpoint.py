@@ -1,0 +1,65 @@
+"""Checkpoints: weights, full configuration, data-split hash, package version and metrics.
+
+Loading uses ``torch.load(weights_only=True)`` and refuses, with a message naming the difference, a
+checkpoint whose model kind, target or split does not match what the caller asks for.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from .errors import CheckpointMismatchError
+from .models import AtomisticModel
+
+FORMAT = "xatom-checkpoint-1"
+
+
+def save_checkpoint(path: str | Path, model: AtomisticModel, split_sha256: str, fold: int, metrics: dict | None = None,
+                    train_state: dict | None = None):
+    """Write a checkpoint atomically (temporary file, then rename)."""
+    from . import __version__
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"format": FORMAT, "config": model.config, "split": {"sha256": split_sha256, "fold": fold},
+               "version": __version__, "metrics": metrics or {}, "state_dict": model.state_dict()}
+    if train_state is not None:
+        payload["train_state"] = train_state
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """The raw checkpoint dictionary (safe: weights_only loading)."""
+    payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointMismatchError(f"{path} is not an xatom checkpoint (format {FORMAT!r} expected)")
+    return payload
+
+
+def load_model(path: str | Path, model: str | None = None, target: str | None = None,
+               split_sha256: str | None = None) -> AtomisticModel:
+    """Rebuild the model stored in ``path``, checking the expectations given.
+
+    Args:
+        model: expected kind, "schnet" or "bp" (None: accept any).
+        target: expected target, "energy" or "dipole" (None: accept any).
+        split_sha256: expected data split hash (None: accept any).
+    """
+    payload = read_checkpoint(path)
+    cfg = payload["config"]
+    for name, want, have in (("model", model, cfg["model"]), ("target", target, cfg["target"]),
+                             ("data split", split_sha256, payload["split"]["sha256"])):
+        if want is not None and want != have:
+            raise CheckpointMismatchError(f"{path} holds a {name} of {have!r}, but {want!r} was asked for")
+    net = AtomisticModel(cfg)
+    try:
+        net.load_state_dict(payload["state_dict"])
+    except RuntimeError as err:
+        raise CheckpointMismatchError(f"{path}: weights do not fit its configuration: {err}") from None
+    net.checkpoint_metrics = payload.get("metrics", {})
+    net.split_info = payload["split"]
+    return net.eval()

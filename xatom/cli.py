@@ -1,0 +1,108 @@
+"""Command line: ``xatom train | evaluate | export | reproduce``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _train(args):
+    import torch
+
+    from .training import TrainingConfig, train
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    arch = json.loads(args.architecture) if args.architecture else {}
+    cfg = TrainingConfig(model=args.model, target=args.target, fold=args.fold, batch_size=args.batch_size, lr=args.lr,
+                         max_epochs=args.max_epochs, seed=args.seed, n_train=args.n_train, architecture=arch,
+                         lr_patience=args.lr_patience, early_stop_patience=args.early_stop_patience)
+    run_dir = Path(args.run_dir or f"runs/{args.model}-{args.target}-fold{args.fold}")
+    resume = (run_dir / "config.json").exists()
+    result = train(run_dir, None if resume and args.resume_any else cfg, max_minutes=args.max_minutes,
+                   device=args.device)
+    print(json.dumps(result))
+
+
+def _evaluate(args):
+    import torch
+
+    from .checkpoint import load_model
+    from .data import load_qm9, load_split
+    from .training import evaluate
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model = load_model(args.checkpoint)
+    data = load_qm9()
+    split = load_split(model.split_info["fold"])
+    if split.sha256 != model.split_info["sha256"]:
+        print(f"warning: {args.checkpoint} was trained on another version of split fold "
+              f"{model.split_info['fold']}", file=sys.stderr)
+    rows = data.rows_of(getattr(split, args.split))
+    metrics = evaluate(model.to(args.device), data, rows, device=args.device)
+    unit = "kcal/mol" if model.target == "energy_kcal" else "Debye"
+    print(json.dumps({"checkpoint": str(args.checkpoint), "split": args.split, "unit": unit, **metrics}))
+
+
+def _export(args):
+    from .zoo import export_run
+
+    print(export_run(args.run_dir, args.name))
+
+
+def _reproduce(args):
+    from .reproduce import reproduce
+
+    only = [s.strip() for s in args.only.split(",")] if args.only else None
+    sys.exit(reproduce(Path(args.output), only=only, device=args.device))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="xatom", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train (or resume) a model on the QM9 split of a fold")
+    t.add_argument("--model", choices=["schnet", "bp"], required=True)
+    t.add_argument("--target", choices=["energy", "dipole"], required=True)
+    t.add_argument("--fold", type=int, default=0)
+    t.add_argument("--run-dir", help="folder of the run (default runs/MODEL-TARGET-foldK); resumes if it exists")
+    t.add_argument("--batch-size", type=int, default=100)
+    t.add_argument("--lr", type=float, default=5e-4)
+    t.add_argument("--lr-patience", type=int, default=4, help="epochs without improvement before halving the lr")
+    t.add_argument("--early-stop-patience", type=int, default=12)
+    t.add_argument("--max-epochs", type=int, default=1000)
+    t.add_argument("--max-minutes", type=float, help="save and stop after this many minutes")
+    t.add_argument("--n-train", type=int, help="train on a random subset of this size (quick models)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--architecture", help='JSON overrides, e.g. \'{"n_interactions": 3}\'')
+    t.add_argument("--resume-any", action="store_true", help="resume the run in --run-dir whatever its options")
+    t.add_argument("--threads", type=int, help="torch CPU threads")
+    t.add_argument("--device", default="cpu")
+    t.set_defaults(func=_train)
+
+    e = sub.add_parser("evaluate", help="MAE and RMSE of a checkpoint on its fold's test (or val) split")
+    e.add_argument("checkpoint")
+    e.add_argument("--split", choices=["test", "val", "train"], default="test")
+    e.add_argument("--threads", type=int)
+    e.add_argument("--device", default="cpu")
+    e.set_defaults(func=_evaluate)
+
+    x = sub.add_parser("export", help="copy a run's best weights, log and config into data/models/NAME")
+    x.add_argument("run_dir")
+    x.add_argument("name")
+    x.set_defaults(func=_export)
+
+    r = sub.add_parser("reproduce", help="execute the notebook series and write notebooks + report")
+    r.add_argument("--output", default="output")
+    r.add_argument("--only", help="comma-separated notebook numbers, e.g. 03,05")
+    r.add_argument("--device", default="cpu")
+    r.set_defaults(func=_reproduce)
+
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Error hierarchy: every bad input raises a subclass of :class:`XatomError` naming the problem."""
+
+
+class XatomError(Exception):
+    """Base class of all errors raised by xatom."""
+
+
+class InvalidMoleculeError(XatomError, ValueError):
+    """A molecule (or batch of atoms) that cannot be used as model input."""
+
+
+class UnknownElementError(InvalidMoleculeError):
+    """An element symbol or atomic number that xatom (or a given model) does not know."""
+
+
+class ShapeError(InvalidMoleculeError):
+    """Arrays with the wrong shape, e.g. positions not of shape (n_atoms, 3)."""
+
+
+class NonFiniteError(InvalidMoleculeError):
+    """NaN or infinite coordinates or values."""
+
+
+class AtomsTooCloseError(InvalidMoleculeError):
+    """Two atoms closer than the allowed minimum distance."""
+
+
+class EmptyMoleculeError(InvalidMoleculeError):
+    """A molecule without atoms."""
+
+
+class SmilesParseError(InvalidMoleculeError):
+    """A SMILES string that RDKit cannot parse or embed in 3D."""
+
+
+class DataFormatError(XatomError, ValueError):
+    """A data file (QM9 CSV, xyz, cube) whose content is not as expected."""
+
+
+class CheckpointMismatchError(XatomError, ValueError):
+    """A checkpoint whose model kind, target, configuration or data split differs from what was asked."""

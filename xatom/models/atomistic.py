@@ -1,0 +1,80 @@
+"""An atomistic model = representation (SchNet or BP) + atom-wise scalar + a physical head.
+
+``AtomisticModel(batch)`` returns a dict with the molecular prediction (``energy_kcal`` or
+``dipole_debye``), the latent per-atom quantity (``atomic_energy_kcal`` or ``charge_e``), the atom
+``representation`` and, for dipole models, ``dipole_vector_debye``.
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from ..batch import Batch
+from .bp import BehlerParrinello
+from .heads import HEADS, DipoleHead, EnergyHead
+from .layers import mlp
+from .schnet import SchNet
+
+DEFAULT_CONFIG = {
+    "schnet": {"n_features": 128, "n_filters": 128, "n_interactions": 6, "cutoff": 5.0, "n_rbf": 51,
+               "rbf_gamma": 10.0, "filter_grid_spacing": 0.005, "readout_hidden": [64]},
+    "bp": {"hidden": [256, 128]},
+}
+
+
+def model_config(model: str, target: str, **overrides) -> dict:
+    """Full configuration of a model kind ("schnet" or "bp") for a target ("energy" or "dipole")."""
+    if model not in DEFAULT_CONFIG:
+        raise ValueError(f"unknown model {model!r}; expected one of {sorted(DEFAULT_CONFIG)}")
+    if target not in HEADS:
+        raise ValueError(f"unknown target {target!r}; expected one of {sorted(HEADS)}")
+    arch = copy.deepcopy(DEFAULT_CONFIG[model])
+    unknown = set(overrides) - set(arch)
+    if unknown:
+        raise ValueError(f"unknown {model} option(s) {sorted(unknown)}; valid: {sorted(arch)}")
+    arch.update(overrides)
+    return {"model": model, "target": target, "architecture": arch}
+
+
+class AtomisticModel(nn.Module):
+    """Representation → per-atom scalar y_i → head (energy sum or latent-charge dipole)."""
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self.config = copy.deepcopy(config)
+        arch = dict(config["architecture"])
+        if config["model"] == "schnet":
+            readout_hidden = arch.pop("readout_hidden")
+            self.representation = SchNet(**arch)
+            self.readout = mlp(arch["n_features"], list(readout_hidden), 1)
+            self.cutoff = arch["cutoff"]
+        else:
+            self.representation = BehlerParrinello(hidden=tuple(arch["hidden"]))
+            self.readout = None
+            self.cutoff = self.representation.acsf.params.radial_cutoff
+        self.head: EnergyHead | DipoleHead = HEADS[config["target"]]()
+
+    @property
+    def kind(self) -> str:
+        return self.config["model"]
+
+    @property
+    def target(self) -> str:
+        return self.head.target
+
+    @property
+    def latent(self) -> str:
+        return self.head.latent
+
+    def atom_scalars(self, batch: Batch) -> dict:
+        out = self.representation(batch)
+        if self.readout is not None:
+            out["y"] = self.readout(out["representation"]).squeeze(-1)
+        return out
+
+    def forward(self, batch: Batch) -> dict:
+        out = self.atom_scalars(batch)
+        out.update(self.head(out.pop("y"), batch))
+        return out

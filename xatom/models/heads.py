@@ -1,0 +1,97 @@
+"""Output heads shared by SchNet and Behler–Parrinello (paper section 2.3).
+
+Both turn one scalar per atom, y_i, into a molecular property through a physically motivated sum, and
+keep the per-atom latent quantity:
+
+* :class:`EnergyHead`: E = Σ_i Ê_i (Eq. 2) with Ê_i = s·y_i + b_{Z_i}. The per-element baseline b_Z is a
+  least-squares fit of the training energies on the element counts, so Ê_i are on the scale of real
+  atomic energies (kcal/mol) from the first step, and s is the spread of what the baseline leaves.
+* :class:`DipoleHead`: μ = Σ_i q̂_i r_i (Eq. 3), |μ| (Eq. 4). Charges are made to sum to zero per
+  molecule (q̂_i = y_i − mean_mol(y)), because QM9 molecules are neutral; with Σ q̂ = 0, μ does not
+  depend on the origin (positions are still taken relative to the centre of mass, as in the paper).
+  |μ| is invariant under q̂ → −q̂, so training can land on either sign; a stored sign s = ±1 fixes the
+  convention "oxygen atoms carry negative charge on average" (set by :meth:`DipoleHead.fix_sign`).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..batch import Batch
+from ..elements import MASSES
+from ..units import E_ANGSTROM_TO_DEBYE
+
+
+def _molecule_sum(values: torch.Tensor, batch: Batch) -> torch.Tensor:
+    shape = (batch.n_molecules,) + tuple(values.shape[1:])
+    return torch.zeros(shape, dtype=values.dtype, device=values.device).index_add_(0, batch.idx_m, values)
+
+
+class EnergyHead(nn.Module):
+    """Atomization energy (kcal/mol) as a sum of latent atomic energies Ê_i (kcal/mol)."""
+
+    target = "energy_kcal"
+    latent = "atomic_energy_kcal"
+
+    def __init__(self, max_z: int = 94):
+        super().__init__()
+        self.register_buffer("baseline_kcal", torch.zeros(max_z + 1))
+        self.register_buffer("scale_kcal", torch.ones(()))
+
+    def fit_baseline(self, numbers: np.ndarray, offsets: np.ndarray, energy_kcal: np.ndarray):
+        """Least-squares per-element baseline and residual scale from training molecules.
+
+        Args:
+            numbers: atomic numbers of the training atoms, molecule after molecule.
+            offsets: molecule boundaries (n_mol + 1,).
+            energy_kcal: training energies (n_mol,).
+        """
+        mol = np.repeat(np.arange(len(energy_kcal)), np.diff(offsets))
+        present = np.unique(numbers)
+        counts = np.zeros((len(energy_kcal), present.size))
+        np.add.at(counts, (mol, np.searchsorted(present, numbers)), 1.0)
+        coef, *_ = np.linalg.lstsq(counts, energy_kcal, rcond=None)
+        residual = energy_kcal - counts @ coef
+        baseline = torch.zeros_like(self.baseline_kcal)
+        baseline[torch.as_tensor(present.astype(np.int64))] = torch.as_tensor(coef, dtype=baseline.dtype)
+        self.baseline_kcal.copy_(baseline)
+        self.scale_kcal.fill_(float(residual.std() / np.sqrt(np.diff(offsets).mean())))
+
+    def forward(self, y: torch.Tensor, batch: Batch) -> dict:
+        atomic = y * self.scale_kcal + self.baseline_kcal[batch.Z]
+        return {self.latent: atomic, self.target: _molecule_sum(atomic, batch)}
+
+
+class DipoleHead(nn.Module):
+    """Dipole moment from latent partial charges q̂_i (e) that sum to zero in every molecule."""
+
+    target = "dipole_debye"
+    latent = "charge_e"
+
+    def __init__(self, max_z: int = 94):
+        super().__init__()
+        self.register_buffer("sign", torch.ones(()))
+        self.register_buffer("masses", torch.as_tensor(MASSES[: max_z + 1], dtype=torch.float32))
+
+    def charges(self, y: torch.Tensor, batch: Batch) -> torch.Tensor:
+        mean = _molecule_sum(y, batch) / batch.n_atoms.to(y.dtype)
+        return self.sign * (y - mean[batch.idx_m])
+
+    def forward(self, y: torch.Tensor, batch: Batch) -> dict:
+        q = self.charges(y, batch)
+        m = self.masses[batch.Z].to(batch.R.dtype)
+        com = _molecule_sum(m[:, None] * batch.R, batch) / _molecule_sum(m, batch)[:, None]
+        mu = _molecule_sum(q[:, None] * (batch.R - com[batch.idx_m]), batch) * E_ANGSTROM_TO_DEBYE
+        magnitude = torch.sqrt((mu * mu).sum(-1) + 1e-12)
+        return {self.latent: q, "dipole_vector_debye": mu, self.target: magnitude}
+
+    @torch.no_grad()
+    def fix_sign(self, charges: torch.Tensor, Z: torch.Tensor):
+        """Flip the sign convention so that oxygen's mean latent charge is negative (predictions unchanged)."""
+        oxygen = charges[Z == 8]
+        if oxygen.numel() and float(oxygen.mean()) > 0:
+            self.sign.mul_(-1.0)
+
+
+HEADS = {"energy": EnergyHead, "dipole": DipoleHead}

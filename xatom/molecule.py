@@ -1,0 +1,176 @@
+"""The :class:`Molecule` type: atomic numbers and positions in Å, validated on construction.
+
+Every problem with user input raises a subclass of :class:`~xatom.errors.InvalidMoleculeError`
+that names the offending value.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import elements
+from .errors import (AtomsTooCloseError, DataFormatError, EmptyMoleculeError, NonFiniteError, ShapeError,
+                     SmilesParseError, UnknownElementError)
+
+MIN_DISTANCE_ANGSTROM = 0.1
+"""Two atoms closer than this are rejected as a broken geometry."""
+
+
+@dataclass(frozen=True)
+class Molecule:
+    """A molecule or periodic structure.
+
+    Args:
+        numbers: atomic numbers, shape (n_atoms,).
+        positions: Cartesian coordinates in Å, shape (n_atoms, 3).
+        cell: optional lattice vectors in Å as rows, shape (3, 3), for periodic structures.
+        pbc: periodic directions, shape (3,); defaults to all periodic when a cell is given.
+        name: free text shown in tables and plots.
+    """
+
+    numbers: np.ndarray
+    positions: np.ndarray
+    cell: np.ndarray | None = None
+    pbc: np.ndarray | None = None
+    name: str = ""
+    charge: int = field(default=0)
+
+    def __post_init__(self):
+        numbers = np.asarray(self.numbers)
+        positions = np.asarray(self.positions, dtype=np.float64)
+        if numbers.ndim != 1:
+            raise ShapeError(f"atomic numbers must be a 1D array, got shape {numbers.shape}")
+        if numbers.size == 0:
+            raise EmptyMoleculeError("a molecule needs at least one atom, got none")
+        if not np.issubdtype(numbers.dtype, np.integer):
+            if not np.all(np.isfinite(numbers.astype(float))) or np.any(numbers != np.round(numbers)):
+                raise UnknownElementError(f"atomic numbers must be integers, got {numbers.tolist()}")
+            numbers = numbers.astype(np.int64)
+        bad = numbers[(numbers < 1) | (numbers > elements.MAX_Z)]
+        if bad.size:
+            raise UnknownElementError(f"unknown atomic number(s) {sorted(set(bad.tolist()))}; "
+                                      f"expected 1 … {elements.MAX_Z}")
+        if positions.shape != (numbers.size, 3):
+            raise ShapeError(f"positions must have shape ({numbers.size}, 3) for {numbers.size} atoms, "
+                             f"got {positions.shape}")
+        if not np.all(np.isfinite(positions)):
+            rows = np.where(~np.all(np.isfinite(positions), axis=1))[0]
+            raise NonFiniteError(f"positions of atom(s) {rows.tolist()} are NaN or infinite")
+        cell = self.cell
+        pbc = self.pbc
+        if cell is not None:
+            cell = np.asarray(cell, dtype=np.float64)
+            if cell.shape != (3, 3):
+                raise ShapeError(f"cell must have shape (3, 3), got {cell.shape}")
+            if not np.all(np.isfinite(cell)):
+                raise NonFiniteError("cell contains NaN or infinite values")
+            if abs(np.linalg.det(cell)) < 1e-6:
+                raise ShapeError("cell vectors are linearly dependent (zero volume)")
+            pbc = np.ones(3, bool) if pbc is None else np.asarray(pbc, dtype=bool).reshape(3)
+        elif pbc is not None and np.any(pbc):
+            raise ShapeError("pbc given without a cell")
+        if numbers.size > 1 and cell is None:
+            diff = positions[:, None, :] - positions[None, :, :]
+            dist = np.sqrt((diff ** 2).sum(-1))
+            np.fill_diagonal(dist, np.inf)
+            i, j = np.unravel_index(np.argmin(dist), dist.shape)
+            if dist[i, j] < MIN_DISTANCE_ANGSTROM:
+                raise AtomsTooCloseError(
+                    f"atoms {min(i, j)} and {max(i, j)} are {dist[i, j]:.3g} Å apart "
+                    f"(minimum {MIN_DISTANCE_ANGSTROM} Å)")
+        object.__setattr__(self, "numbers", numbers.astype(np.int64))
+        object.__setattr__(self, "positions", positions)
+        object.__setattr__(self, "cell", cell)
+        object.__setattr__(self, "pbc", pbc)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def n_atoms(self) -> int:
+        return int(self.numbers.size)
+
+    @property
+    def symbols(self) -> list[str]:
+        return [elements.SYMBOLS[z] for z in self.numbers]
+
+    @property
+    def formula(self) -> str:
+        """Hill formula, e.g. ``C7H8``."""
+        syms = self.symbols
+        counts = {s: syms.count(s) for s in set(syms)}
+        order = (["C", "H"] if "C" in counts else []) + sorted(s for s in counts if s not in ("C", "H") or "C" not in counts)
+        return "".join(f"{s}{counts[s] if counts[s] > 1 else ''}" for s in order)
+
+    @property
+    def center_of_mass(self) -> np.ndarray:
+        m = elements.MASSES[self.numbers]
+        return (m[:, None] * self.positions).sum(0) / m.sum()
+
+    def to_xyz(self, comment: str | None = None) -> str:
+        """The molecule as xyz text (positions in Å)."""
+        lines = [str(self.n_atoms), comment if comment is not None else self.name]
+        lines += [f"{s:2s} {x:14.8f} {y:14.8f} {z:14.8f}" for s, (x, y, z) in zip(self.symbols, self.positions)]
+        return "\n".join(lines) + "\n"
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_xyz(cls, source: str | Path, name: str | None = None) -> "Molecule":
+        """Read the first structure of an xyz file, or xyz text (detected by a newline).
+
+        Element columns may be symbols (``C``) or atomic numbers (``6``).
+        """
+        text = str(source)
+        if "\n" not in text:
+            path = Path(text)
+            if not path.exists():
+                raise DataFormatError(f"xyz file {text!r} does not exist (pass xyz text with newlines, or a path)")
+            text = path.read_text()
+            name = name if name is not None else path.stem
+        lines = text.strip("\n").splitlines()
+        try:
+            n = int(lines[0].split()[0])
+        except (IndexError, ValueError):
+            raise DataFormatError(f"xyz text must start with the number of atoms, got {lines[:1]!r}") from None
+        if len(lines) < n + 2:
+            raise DataFormatError(f"xyz header announces {n} atoms but only {max(len(lines) - 2, 0)} atom lines follow")
+        numbers, positions = [], []
+        for k, line in enumerate(lines[2:n + 2]):
+            parts = line.replace("*^", "e").split()
+            if len(parts) < 4:
+                raise DataFormatError(f"xyz atom line {k + 1} needs an element and 3 coordinates: {line!r}")
+            el = parts[0]
+            numbers.append(int(el) if el.isdigit() else elements.atomic_number(el))
+            try:
+                positions.append([float(v) for v in parts[1:4]])
+            except ValueError:
+                raise DataFormatError(f"xyz atom line {k + 1} has non-numeric coordinates: {line!r}") from None
+        return cls(np.array(numbers), np.array(positions), name=name if name is not None else lines[1].strip())
+
+    @classmethod
+    def from_rdkit(cls, mol, conf_id: int = -1, name: str = "") -> "Molecule":
+        """From an RDKit ``Mol`` with a 3D conformer (hydrogens must be explicit to be included)."""
+        if mol.GetNumConformers() == 0:
+            raise ShapeError("the RDKit molecule has no conformer; embed it first (e.g. Molecule.from_smiles)")
+        conf = mol.GetConformer(conf_id)
+        numbers = np.array([a.GetAtomicNum() for a in mol.GetAtoms()])
+        charge = sum(a.GetFormalCharge() for a in mol.GetAtoms())
+        return cls(numbers, np.array(conf.GetPositions()), name=name, charge=int(charge))
+
+    @classmethod
+    def from_smiles(cls, smiles: str, seed: int = 42, name: str | None = None) -> "Molecule":
+        """3D structure from SMILES: RDKit ETKDG embedding followed by MMFF94 relaxation."""
+        from rdkit import Chem
+        from rdkit.Chem import AllChem
+
+        mol = Chem.MolFromSmiles(smiles) if isinstance(smiles, str) and smiles.strip() else None
+        if mol is None:
+            raise SmilesParseError(f"RDKit cannot parse the SMILES {smiles!r}")
+        mol = Chem.AddHs(mol)
+        params = AllChem.ETKDGv3()
+        params.randomSeed = seed
+        if AllChem.EmbedMolecule(mol, params) != 0:
+            raise SmilesParseError(f"RDKit could not embed {smiles!r} in 3D")
+        if AllChem.MMFFHasAllMoleculeParams(mol):
+            AllChem.MMFFOptimizeMolecule(mol, maxIters=2000)
+        return cls.from_rdkit(mol, name=smiles if name is None else name)

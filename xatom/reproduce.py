@@ -1,0 +1,62 @@
+"""``xatom reproduce``: execute the notebook series in order and write the executed notebooks, an HTML page
+per notebook, an index page and the figures (``figures/*.png``) into an output folder."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def notebook_paths(only=None) -> list[Path]:
+    """The series in order; ``only`` selects by number prefix, e.g. ["00", "03"]."""
+    paths = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        unknown = set(only) - {p.name[:2] for p in paths}
+        if unknown:
+            raise ValueError(f"no notebook numbered {sorted(unknown)}; have {[p.name[:2] for p in paths]}")
+        paths = [p for p in paths if p.name[:2] in only]
+    return paths
+
+
+def reproduce(output: Path, only=None, device: str = "cpu", timeout_s: int = 1200) -> int:
+    """Run the notebooks; returns 0 on success, 1 (after naming notebook and cell) on the first failure."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    from nbconvert import HTMLExporter
+    from tqdm.auto import tqdm
+
+    output = Path(output).resolve()
+    output.mkdir(parents=True, exist_ok=True)
+    os.environ["XATOM_OUTPUT"] = str(output)
+    os.environ["XATOM_DEVICE"] = device
+    paths = notebook_paths(only)
+    pages = []
+    t0 = time.time()
+    with tqdm(paths, unit="notebook") as bar:
+        for path in bar:
+            bar.set_description(f"{path.name} ({time.time() - t0:.0f} s)")
+            nb = nbformat.read(path, as_version=4)
+            client = NotebookClient(nb, timeout=timeout_s, kernel_name="python3",
+                                    resources={"metadata": {"path": str(NOTEBOOKS_DIR)}})
+            started = time.time()
+            try:
+                client.execute()
+            except CellExecutionError as err:
+                failing = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                                and any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
+                nbformat.write(nb, output / path.name)
+                print(f"\nxatom reproduce: {path.name} failed in cell {failing}:\n{str(err)[-2000:]}", file=sys.stderr)
+                return 1
+            nbformat.write(nb, output / path.name)
+            html, _ = HTMLExporter().from_notebook_node(nb)
+            (output / path.with_suffix(".html").name).write_text(html)
+            pages.append((path.stem, time.time() - started))
+    rows = "".join(f'<li><a href="{name}.html">{name}</a> ({sec:.0f} s)</li>' for name, sec in pages)
+    (output / "index.html").write_text(f"<html><body><h1>xatom: the notebook series</h1><ol>{rows}</ol>"
+                                       f"<p>Total {time.time() - t0:.0f} s.</p></body></html>")
+    print(f"wrote {len(pages)} notebooks, their HTML pages and figures to {output}")
+    return 0

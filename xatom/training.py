@@ -1,0 +1,275 @@
+"""Training: Adam, learning-rate decay on plateau, early stopping, atomic best/last checkpoints, exact resume.
+
+A run lives in one folder: ``config.json``, ``log.csv`` (one line per epoch), ``last.pt`` (weights +
+optimizer + scheduler + position in the epoch, written every few minutes, at each epoch end and on
+Ctrl-C/SIGTERM) and ``best.pt`` (the weights with the lowest validation MAE). Starting the same command
+again resumes exactly: batch order depends only on (seed, epoch), so the run continues with the very next
+batch and the same optimizer state.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import signal
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .batch import QM9Batches
+from .checkpoint import read_checkpoint, save_checkpoint
+from .errors import CheckpointMismatchError
+from .models import AtomisticModel, model_config
+
+
+@dataclass
+class TrainingConfig:
+    """Hyper-parameters of one training run (learning rates per step of batch_size molecules)."""
+
+    model: str = "schnet"
+    target: str = "energy"
+    fold: int = 0
+    batch_size: int = 100
+    lr: float = 5e-4
+    lr_decay: float = 0.5
+    lr_patience: int = 4
+    min_lr: float = 1e-6
+    early_stop_patience: int = 12
+    max_epochs: int = 1000
+    seed: int = 0
+    n_train: int | None = None
+    checkpoint_minutes: float = 5.0
+    architecture: dict = field(default_factory=dict)
+
+    def model_config(self) -> dict:
+        return model_config(self.model, self.target, **self.architecture)
+
+
+def _mae_rmse(pred: np.ndarray, true: np.ndarray) -> tuple[float, float]:
+    err = pred - true
+    return float(np.abs(err).mean()), float(np.sqrt((err ** 2).mean()))
+
+
+@torch.no_grad()
+def predict(model: AtomisticModel, batches, device="cpu") -> dict:
+    """Concatenated predictions and latent per-atom quantities over an iterable of batches."""
+    model.eval()
+    preds, latents, targets = [], [], []
+    for batch in batches:
+        batch = batch.to(device)
+        out = model(batch)
+        preds.append(out[model.target].cpu())
+        latents.append(out[model.latent].cpu())
+        if model.target in batch.targets:
+            targets.append(batch.targets[model.target].cpu())
+    res = {model.target: torch.cat(preds).numpy(), model.latent: torch.cat(latents).numpy()}
+    if targets:
+        res["reference"] = torch.cat(targets).numpy()
+    return res
+
+
+def predict_qm9(model: AtomisticModel, data, rows, batch_size: int = 500, device="cpu") -> dict:
+    """Predictions (key ``model.target``), latent per-atom values (``model.latent``, atoms in row order)
+    and references (``"reference"``) for QM9 rows."""
+    batches = QM9Batches(data, rows, batch_size, model.cutoff, targets=(model.target,), shuffle=False)
+    return predict(model, batches.epoch(0), device)
+
+
+def evaluate(model: AtomisticModel, data, rows, batch_size: int = 500, device="cpu") -> dict:
+    """MAE and RMSE of ``model`` on QM9 rows (kcal/mol for energies, Debye for dipoles)."""
+    res = predict_qm9(model, data, rows, batch_size, device)
+    mae, rmse = _mae_rmse(res[model.target], res["reference"])
+    return {"mae": mae, "rmse": rmse, "n": int(len(rows))}
+
+
+class _StopRequest:
+    """Turns SIGINT/SIGTERM into a flag checked between steps."""
+
+    def __init__(self):
+        self.requested = False
+        self._old = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not in the main thread
+                pass
+        return self
+
+    def _handle(self, signum, frame):
+        self.requested = True
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def prepare_model(cfg: TrainingConfig, data, train_rows) -> AtomisticModel:
+    """A freshly initialised model with its data-dependent statistics fitted on the training rows."""
+    torch.manual_seed(cfg.seed)
+    model = AtomisticModel(cfg.model_config())
+    if cfg.target == "energy":
+        starts, ends = data.offsets[train_rows], data.offsets[train_rows + 1]
+        idx = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
+        model.head.fit_baseline(data.numbers[idx], np.concatenate([[0], np.cumsum(ends - starts)]),
+                                data.energy_kcal[train_rows])
+    if cfg.model == "bp":
+        sample = np.random.default_rng(cfg.seed).choice(train_rows, min(5000, len(train_rows)), replace=False)
+        model.representation.fit_standardization(QM9Batches(data, sample, 500, model.cutoff, (), False).epoch(0))
+    return model
+
+
+def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max_minutes: float | None = None,
+          max_steps: int | None = None, device: str = "cpu", progress: bool = True) -> dict:
+    """Train (or resume) the run in ``run_dir``; returns the final metrics.
+
+    Args:
+        run_dir: folder of the run. If it holds ``last.pt``, training resumes from it and ``cfg`` must
+            match the stored configuration (or be None).
+        cfg: hyper-parameters for a new run.
+        data: a :class:`~xatom.data.QM9` (loaded when None).
+        max_minutes: stop (after saving) once this much wall time has passed in this call.
+        max_steps: stop (after saving) after this many optimizer steps in this call.
+        device: "cpu" or "cuda".
+    """
+    from tqdm.auto import tqdm
+
+    from .data import load_qm9, load_split
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    stored_cfg = run_dir / "config.json"
+    if stored_cfg.exists():
+        stored = TrainingConfig(**json.loads(stored_cfg.read_text()))
+        if cfg is not None and asdict(cfg) != asdict(stored):
+            diff = {k: (v, asdict(stored)[k]) for k, v in asdict(cfg).items() if asdict(stored)[k] != v}
+            raise CheckpointMismatchError(f"{run_dir} was started with another configuration "
+                                          f"(asked, stored): {diff}; use a new folder")
+        cfg = stored
+    elif cfg is None:
+        raise ValueError(f"{run_dir} holds no run; give a TrainingConfig")
+    else:
+        stored_cfg.write_text(json.dumps(asdict(cfg), indent=1))
+
+    data = data if data is not None else load_qm9()
+    split = load_split(cfg.fold)
+    train_rows = data.rows_of(split.train)
+    if cfg.n_train is not None:
+        train_rows = np.random.default_rng(cfg.seed).permutation(train_rows)[: cfg.n_train]
+    val_rows = data.rows_of(split.val)
+
+    last = run_dir / "last.pt"
+    if last.exists():
+        payload = read_checkpoint(last)
+        if payload["split"]["sha256"] != split.sha256:
+            raise CheckpointMismatchError(f"{last} was trained on another data split")
+        model = AtomisticModel(payload["config"])
+        model.load_state_dict(payload["state_dict"])
+        state = payload["train_state"]
+    else:
+        model, state = prepare_model(cfg, data, train_rows), None
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=cfg.lr_decay, patience=cfg.lr_patience,
+                                                           threshold=1e-3, min_lr=cfg.min_lr)
+    epoch, step, best, since_best, wall = 0, 0, math.inf, 0, 0.0
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        epoch, step, best, since_best, wall = (state["epoch"], state["step"], state["best"], state["since_best"],
+                                               state["wall_s"])
+        torch.set_rng_state(state["torch_rng"])
+
+    target = model.target
+    target_scale = float(np.std(getattr(data, target)[train_rows]))
+    loader = QM9Batches(data, train_rows, cfg.batch_size, model.cutoff, targets=(target,), seed=cfg.seed)
+    log_file = run_dir / "log.csv"
+    fields = ["epoch", "lr", "train_mae", "val_mae", "val_rmse", "wall_s"]
+    if not log_file.exists():
+        with open(log_file, "w", newline="") as f:
+            csv.writer(f).writerow(fields)
+
+    def checkpoint(metrics=None):
+        train_state = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "epoch": epoch,
+                       "step": step, "best": best, "since_best": since_best,
+                       "wall_s": wall + (time.time() - t_start), "torch_rng": torch.get_rng_state()}
+        save_checkpoint(last, model, split.sha256, cfg.fold, metrics, train_state)
+
+    t_start = time.time()
+    t_ckpt = t_start
+    steps_this_call = 0
+    stop_reason = None
+    with _StopRequest() as stop:
+        while epoch < cfg.max_epochs and stop_reason is None:
+            model.train()
+            abs_err_sum, n_seen = 0.0, 0
+            bar = tqdm(loader.epoch(epoch, step), total=len(loader), initial=step, disable=not progress,
+                       desc=f"{cfg.model}-{cfg.target} fold {cfg.fold} epoch {epoch}", leave=False, mininterval=2)
+            for batch in bar:
+                batch = batch.to(device)
+                out = model(batch)
+                err = out[target] - batch.targets[target]
+                loss = (err / target_scale).pow(2).mean()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                step += 1
+                steps_this_call += 1
+                abs_err_sum += float(err.detach().abs().sum())
+                n_seen += err.numel()
+                if step % 50 == 0:
+                    bar.set_postfix(train_mae=f"{abs_err_sum / n_seen:.3f}", best_val=f"{best:.3f}")
+                now = time.time()
+                if stop.requested:
+                    stop_reason = "interrupted"
+                elif max_minutes is not None and now - t_start > 60 * max_minutes:
+                    stop_reason = "time limit"
+                elif max_steps is not None and steps_this_call >= max_steps:
+                    stop_reason = "step limit"
+                if stop_reason or now - t_ckpt > 60 * cfg.checkpoint_minutes:
+                    checkpoint()
+                    t_ckpt = now
+                if stop_reason:
+                    break
+            bar.close()
+            if stop_reason:
+                break
+            val = evaluate(model, data, val_rows, device=device)
+            lr = optimizer.param_groups[0]["lr"]
+            scheduler.step(val["mae"])
+            improved = val["mae"] < best
+            best = min(best, val["mae"])
+            since_best = 0 if improved else since_best + 1
+            epoch, step = epoch + 1, 0
+            with open(log_file, "a", newline="") as f:
+                csv.writer(f).writerow([epoch, f"{lr:.3g}", f"{abs_err_sum / max(n_seen, 1):.5f}", f"{val['mae']:.5f}",
+                                        f"{val['rmse']:.5f}", f"{wall + time.time() - t_start:.1f}"])
+            if improved:
+                if target == "dipole_debye":
+                    fix_charge_sign(model, data, val_rows[:2000], device)
+                save_checkpoint(run_dir / "best.pt", model, split.sha256, cfg.fold,
+                                {"val_mae": val["mae"], "val_rmse": val["rmse"], "epoch": epoch})
+            checkpoint()
+            t_ckpt = time.time()
+            if since_best >= cfg.early_stop_patience:
+                stop_reason = "early stop"
+            elif optimizer.param_groups[0]["lr"] <= cfg.min_lr * 1.0001 and since_best > cfg.lr_patience:
+                stop_reason = "learning rate at its minimum"
+        else:
+            stop_reason = stop_reason or "max epochs"
+    return {"epoch": epoch, "best_val_mae": best, "stopped": stop_reason or "max epochs"}
+
+
+@torch.no_grad()
+def fix_charge_sign(model: AtomisticModel, data, rows, device="cpu"):
+    """Apply the documented sign convention of latent charges (oxygen negative) to a dipole model."""
+    model.eval()
+    res = predict(model, QM9Batches(data, rows, 500, model.cutoff, (), False).epoch(0), device)
+    starts, ends = data.offsets[rows], data.offsets[rows + 1]
+    Z = np.concatenate([data.numbers[a:b] for a, b in zip(starts, ends)])
+    model.head.fix_sign(torch.as_tensor(res["charge_e"]), torch.as_tensor(Z.astype(np.int64)))
+    model.train()

@@ -1,0 +1,95 @@
+"""The shipped model zoo in ``data/models/<kind>-<target>-fold<k>/``.
+
+Each folder holds ``model.pt`` (weights + config + split hash, no optimizer state), ``log.csv`` (one line
+per epoch), ``config.json`` (training hyper-parameters), ``command.txt`` (how to retrain it) and
+``metrics.json`` (test-split MAE/RMSE, epochs, wall time, hardware).
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from .checkpoint import load_model, read_checkpoint
+
+MODELS_DIR = Path(__file__).resolve().parents[1] / "data" / "models"
+
+
+def model_dir(name: str, fold: int = 0) -> Path:
+    """Folder of a shipped model, e.g. ``model_dir("schnet-energy", fold=1)``."""
+    return MODELS_DIR / f"{name}-fold{fold}"
+
+
+def available() -> pd.DataFrame:
+    """One row per shipped model: name, fold, test MAE/RMSE, epochs and training hours."""
+    rows = []
+    for folder in sorted(MODELS_DIR.glob("*-fold*")):
+        if not (folder / "model.pt").exists():
+            continue
+        name, fold = folder.name.rsplit("-fold", 1)
+        metrics = json.loads((folder / "metrics.json").read_text()) if (folder / "metrics.json").exists() else {}
+        rows.append({"name": name, "fold": int(fold), **metrics})
+    return pd.DataFrame(rows)
+
+
+def load(name: str, fold: int = 0):
+    """Load a shipped model by name ("schnet-energy", "schnet-dipole", "bp-energy", "bp-dipole")."""
+    path = model_dir(name, fold) / "model.pt"
+    if not path.exists():
+        have = ", ".join(f"{r.name} fold {r.fold}" for r in available().itertuples()) or "none"
+        raise FileNotFoundError(f"no shipped model {name!r} fold {fold} (have: {have})")
+    kind, target = name.split("-", 1)
+    return load_model(path, model=kind, target=target)
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def export_run(run_dir: str | Path, name: str | None = None, evaluate_test: bool = True) -> Path:
+    """Copy a finished (or paused) run's best weights and log into the zoo, with test metrics."""
+    import torch
+
+    from .data import load_qm9, load_split
+    from .training import evaluate
+
+    run_dir = Path(run_dir)
+    cfg = json.loads((run_dir / "config.json").read_text())
+    name = name or f"{cfg['model']}-{cfg['target']}-fold{cfg['fold']}"
+    dest = MODELS_DIR / name
+    dest.mkdir(parents=True, exist_ok=True)
+    best = read_checkpoint(run_dir / "best.pt")
+    last = read_checkpoint(run_dir / "last.pt")
+    tmp = dest / "model.pt.tmp"
+    torch.save(best, tmp)
+    os.replace(tmp, dest / "model.pt")
+    shutil.copy(run_dir / "log.csv", dest / "log.csv")
+    (dest / "config.json").write_text(json.dumps(cfg, indent=1))
+    arch = json.dumps(cfg["architecture"]) if cfg.get("architecture") else None
+    command = (f"xatom train --model {cfg['model']} --target {cfg['target']} --fold {cfg['fold']} "
+               f"--batch-size {cfg['batch_size']} --lr {cfg['lr']} --lr-patience {cfg['lr_patience']} "
+               f"--early-stop-patience {cfg['early_stop_patience']} --seed {cfg['seed']}"
+               + (f" --n-train {cfg['n_train']}" if cfg.get("n_train") else "")
+               + (f" --architecture '{arch}'" if arch else "") + f" --run-dir runs/{name}")
+    (dest / "command.txt").write_text(command + "\n")
+    log = pd.read_csv(run_dir / "log.csv")
+    metrics = {"epochs": int(len(log)), "best_epoch": int(best["metrics"].get("epoch", 0)),
+               "val_mae": best["metrics"].get("val_mae"), "train_hours": round(last["train_state"]["wall_s"] / 3600, 2),
+               "hardware": f"{_cpu_name()}, CPU, 1 torch thread", "torch": torch.__version__}
+    if evaluate_test:
+        model = load_model(dest / "model.pt")
+        data = load_qm9()
+        test = evaluate(model, data, data.rows_of(load_split(cfg["fold"]).test))
+        metrics.update({"test_mae": test["mae"], "test_rmse": test["rmse"], "n_test": test["n"]})
+    (dest / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    return dest
