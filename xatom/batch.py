@@ -125,11 +125,13 @@ class QM9Batches:
     """Iterable of :class:`Batch` over given rows of a QM9 data set, shuffled per epoch by a seed.
 
     The order of epoch ``e`` depends only on ``(seed, e)``, so a run resumed at (epoch, step) sees
-    exactly the batches it would have seen.
+    exactly the batches it would have seen. ``shard=(rank, world)`` gives process ``rank`` of ``world`` its
+    share of every batch (data-parallel training).
     """
 
     def __init__(self, data, rows, batch_size: int, cutoff: float, targets=("energy_kcal", "dipole_debye"),
-                 shuffle: bool = True, seed: int = 0):
+                 shuffle: bool = True, seed: int = 0, shard: tuple[int, int] = (0, 1)):
+        self.shard = shard
         self.data, self.rows = data, np.asarray(rows)
         self.batch_size, self.cutoff, self.shuffle, self.seed = batch_size, cutoff, shuffle, seed
         self.targets = {t: getattr(data, t) for t in targets}
@@ -146,7 +148,7 @@ class QM9Batches:
         """Batches of epoch ``epoch``, starting at batch ``start_step``."""
         rows = self.order(epoch)
         for s in range(start_step, len(self)):
-            chunk = rows[s * self.batch_size:(s + 1) * self.batch_size]
+            chunk = rows[s * self.batch_size:(s + 1) * self.batch_size][self.shard[0]::self.shard[1]]
             yield batch_from_arrays(self.data.numbers, self.data.positions, self.data.offsets, chunk,
                                     self.cutoff, self.targets)
 

@@ -85,6 +85,47 @@ def evaluate(model: AtomisticModel, data, rows, batch_size: int = 500, device="c
     return {"mae": mae, "rmse": rmse, "n": int(len(rows))}
 
 
+class _Distributed:
+    """Data-parallel training under ``torchrun`` (DistributedDataParallel): every process takes its share of
+    each batch, gradients are averaged, rank 0 alone writes files. Without torchrun: one process, no-op."""
+
+    def __init__(self, device: str):
+        import os
+
+        import torch.distributed as dist
+
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.enabled = self.world > 1
+        if self.enabled and not dist.is_initialized():
+            dist.init_process_group(backend="nccl" if str(device).startswith("cuda") else "gloo")
+        self.rank = dist.get_rank() if self.enabled else 0
+        self.is_main = self.rank == 0
+
+    def wrap(self, model):
+        if not self.enabled:
+            return model
+        from torch.nn.parallel import DistributedDataParallel
+
+        # a BP batch shard may lack an element, leaving that element's network without gradient
+        return DistributedDataParallel(model, find_unused_parameters=model.kind == "bp")
+
+    def any(self, flag: bool) -> bool:
+        """True on every process if ``flag`` is true on any."""
+        if not self.enabled:
+            return flag
+        import torch.distributed as dist
+
+        t = torch.tensor([1 if flag else 0])
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return bool(t.item())
+
+    def barrier(self):
+        if self.enabled:
+            import torch.distributed as dist
+
+            dist.barrier()
+
+
 class _StopRequest:
     """Turns SIGINT/SIGTERM into a flag checked between steps."""
 
@@ -135,12 +176,20 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
         max_minutes: stop (after saving) once this much wall time has passed in this call.
         max_steps: stop (after saving) after this many optimizer steps in this call.
         device: "cpu" or "cuda".
+
+    Under ``torchrun --nproc_per_node N -m xatom.cli train ...`` the run is data-parallel over N processes
+    (gloo on CPU, nccl on GPUs; with GPUs pass ``--device cuda:LOCAL_RANK`` via the environment).
     """
     from tqdm.auto import tqdm
 
     from .data import load_qm9, load_split
 
     run_dir = Path(run_dir)
+    dist = _Distributed(device)
+    if dist.enabled and str(device) == "cuda":
+        import os
+
+        device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
     run_dir.mkdir(parents=True, exist_ok=True)
     stored_cfg = run_dir / "config.json"
     if stored_cfg.exists():
@@ -152,8 +201,9 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
         cfg = stored
     elif cfg is None:
         raise ValueError(f"{run_dir} holds no run; give a TrainingConfig")
-    else:
+    elif dist.is_main:
         stored_cfg.write_text(json.dumps(asdict(cfg), indent=1))
+    dist.barrier()
 
     data = data if data is not None else load_qm9()
     split = load_split(cfg.fold)
@@ -184,16 +234,25 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
                                                state["wall_s"])
         torch.set_rng_state(state["torch_rng"])
 
+    features = None
+    if cfg.model == "bp":
+        from .data.features import qm9_acsf
+
+        features = qm9_acsf(data, model.representation.acsf, progress=progress)
     target = model.target
     target_scale = float(np.std(getattr(data, target)[train_rows]))
-    loader = QM9Batches(data, train_rows, cfg.batch_size, model.cutoff, targets=(target,), seed=cfg.seed)
+    loader = QM9Batches(data, train_rows, cfg.batch_size, model.cutoff, targets=(target,), seed=cfg.seed,
+                        shard=(dist.rank, dist.world))
+    net = dist.wrap(model)
     log_file = run_dir / "log.csv"
     fields = ["epoch", "lr", "train_mae", "val_mae", "val_rmse", "wall_s"]
-    if not log_file.exists():
+    if dist.is_main and not log_file.exists():
         with open(log_file, "w", newline="") as f:
             csv.writer(f).writerow(fields)
 
     def checkpoint(metrics=None):
+        if not dist.is_main:
+            return
         train_state = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "epoch": epoch,
                        "step": step, "best": best, "since_best": since_best,
                        "wall_s": wall + (time.time() - t_start), "torch_rng": torch.get_rng_state()}
@@ -207,11 +266,13 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
         while epoch < cfg.max_epochs and stop_reason is None:
             model.train()
             abs_err_sum, n_seen = 0.0, 0
-            bar = tqdm(loader.epoch(epoch, step), total=len(loader), initial=step, disable=not progress,
+            bar = tqdm(loader.epoch(epoch, step), total=len(loader), initial=step,
+                       disable=not (progress and dist.is_main),
                        desc=f"{cfg.model}-{cfg.target} fold {cfg.fold} epoch {epoch}", leave=False, mininterval=2)
             for batch in bar:
+                cached = None if features is None else torch.from_numpy(features[batch.atom_index.numpy()])
                 batch = batch.to(device)
-                out = model(batch)
+                out = net(batch, None if cached is None else cached.to(device))
                 err = out[target] - batch.targets[target]
                 loss = (err / target_scale).pow(2).mean()
                 optimizer.zero_grad(set_to_none=True)
@@ -230,6 +291,8 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
                     stop_reason = "time limit"
                 elif max_steps is not None and steps_this_call >= max_steps:
                     stop_reason = "step limit"
+                if dist.any(stop_reason is not None):
+                    stop_reason = stop_reason or "stopped by another process"
                 if stop_reason or now - t_ckpt > 60 * cfg.checkpoint_minutes:
                     checkpoint()
                     t_ckpt = now
@@ -245,14 +308,16 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
             best = min(best, val["mae"])
             since_best = 0 if improved else since_best + 1
             epoch, step = epoch + 1, 0
-            with open(log_file, "a", newline="") as f:
-                csv.writer(f).writerow([epoch, f"{lr:.3g}", f"{abs_err_sum / max(n_seen, 1):.5f}", f"{val['mae']:.5f}",
-                                        f"{val['rmse']:.5f}", f"{wall + time.time() - t_start:.1f}"])
+            if dist.is_main:
+                with open(log_file, "a", newline="") as f:
+                    csv.writer(f).writerow([epoch, f"{lr:.3g}", f"{abs_err_sum / max(n_seen, 1):.5f}", f"{val['mae']:.5f}",
+                                            f"{val['rmse']:.5f}", f"{wall + time.time() - t_start:.1f}"])
             if improved:
                 if target == "dipole_debye":
                     fix_charge_sign(model, data, val_rows[:2000], device)
-                save_checkpoint(run_dir / "best.pt", model, split.sha256, cfg.fold,
-                                {"val_mae": val["mae"], "val_rmse": val["rmse"], "epoch": epoch})
+                if dist.is_main:
+                    save_checkpoint(run_dir / "best.pt", model, split.sha256, cfg.fold,
+                                    {"val_mae": val["mae"], "val_rmse": val["rmse"], "epoch": epoch})
             checkpoint()
             t_ckpt = time.time()
             if since_best >= cfg.early_stop_patience:

@@ -31,6 +31,7 @@ from torch import nn
 from ..batch import Batch
 from ..errors import UnknownElementError
 from ..neighbors import pair_vectors
+from .kernels import kernels
 from .layers import CosineCutoff
 
 
@@ -51,11 +52,16 @@ class ACSFParameters:
     def as_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
+    @classmethod
+    def from_dict(cls, values: dict) -> "ACSFParameters":
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
 
 class ACSF(nn.Module):
     """Symmetry-function features of every atom of a batch, (n_atoms, n_features).
 
-    Feature layout: [radial block of element e₀, …, e₄ | angular block of pair (e₀,e₀), (e₀,e₁), …].
+    Feature layout: [radial block of element e₀, …, e₄ | angular block of pair (e₀,e₀), (e₀,e₁), …]; inside an
+    angular block the index runs over (ζ, λ, r_s), r_s fastest.
     """
 
     def __init__(self, params: ACSFParameters | None = None):
@@ -65,24 +71,21 @@ class ACSF(nn.Module):
         n_el = len(p.elements)
         species = torch.full((max(p.elements) + 1,), -1, dtype=torch.long)
         species[list(p.elements)] = torch.arange(n_el)
-        self.register_buffer("species_of_z", species)
+        self.register_buffer("species_of_z", species, persistent=False)
         pair = torch.zeros(n_el, n_el, dtype=torch.long)
         k = 0
         for a in range(n_el):
             for b in range(a, n_el):
                 pair[a, b] = pair[b, a] = k
                 k += 1
-        self.register_buffer("pair_index", pair)
+        self.register_buffer("pair_index", pair, persistent=False)
         self.n_pairs = k
-        self.register_buffer("radial_centers", torch.tensor(p.radial_centers))
-        zeta, lam, rs = torch.meshgrid(torch.tensor(p.zetas), torch.tensor(p.lambdas),
-                                       torch.tensor(p.angular_centers), indexing="ij")
-        self.register_buffer("zeta", zeta.reshape(-1))
-        self.register_buffer("lam", lam.reshape(-1))
-        self.register_buffer("angular_rs", rs.reshape(-1))
+        self.register_buffer("radial_centers", torch.tensor(p.radial_centers), persistent=False)
+        self.register_buffer("angular_centers", torch.tensor(p.angular_centers), persistent=False)
+        self.n_angular_per_pair = len(p.zetas) * len(p.lambdas) * len(p.angular_centers)
         self.radial_cut, self.angular_cut = CosineCutoff(p.radial_cutoff), CosineCutoff(p.angular_cutoff)
         self.n_radial = n_el * len(p.radial_centers)
-        self.n_angular = self.n_pairs * self.zeta.numel()
+        self.n_angular = self.n_pairs * self.n_angular_per_pair
 
     @property
     def n_features(self) -> int:
@@ -98,8 +101,24 @@ class ACSF(nn.Module):
         return s
 
     def forward(self, batch: Batch) -> torch.Tensor:
+        s = self.species(batch.Z)
+        needs_grad = torch.is_grad_enabled() and batch.R.requires_grad
+        if not needs_grad and batch.R.device.type == "cpu" and batch.offsets is None and _sorted(batch.idx_i):
+            ext = kernels()
+            if ext is not None:
+                p = self.params
+                ptr = torch.zeros(batch.Z.numel() + 1, dtype=torch.long)
+                ptr[1:] = torch.cumsum(torch.bincount(batch.idx_i, minlength=batch.Z.numel()), 0)
+                return ext.acsf_forward(batch.R.float().contiguous(), s, batch.idx_j, ptr, p.radial_cutoff,
+                                        self.radial_centers, p.radial_eta, p.angular_cutoff, self.angular_centers,
+                                        p.angular_eta, torch.tensor(p.zetas, dtype=torch.float32),
+                                        torch.tensor(p.lambdas, dtype=torch.float32), self.pair_index,
+                                        len(p.elements))
+        return self.features_torch(batch, s)
+
+    def features_torch(self, batch: Batch, s: torch.Tensor) -> torch.Tensor:
+        """The differentiable pure-torch computation (the C++ kernel computes the same, forward only)."""
         Z, n_atoms = batch.Z, batch.Z.numel()
-        s = self.species(Z)
         vec = pair_vectors(batch.R, batch.pairs)
         r = vec.norm(dim=-1)
         i, j = batch.idx_i, batch.idx_j
@@ -113,19 +132,26 @@ class ACSF(nn.Module):
         ia, ja, va, ra = i[near], j[near], vec[near], r[near]
         p1, p2 = _pairs_of_same_centre(ia, n_atoms)
         cos = (va[p1] * va[p2]).sum(-1) / (ra[p1] * ra[p2])
+        # the angular term 2^(1−ζ)(1 + λ cos θ)^ζ and the radial term factorise: (n_triples, ζ·λ) ⊗ (n_triples, r_s)
+        lam = torch.tensor(self.params.lambdas, dtype=cos.dtype, device=cos.device)
+        base = (1.0 + lam * cos[:, None]).clamp(min=0.0)
+        angle = torch.cat([2.0 ** (1.0 - z) * base.pow(z) for z in self.params.zetas], dim=1)
         mean_r = 0.5 * (ra[p1] + ra[p2])
         fc = self.angular_cut(ra[p1]) * self.angular_cut(ra[p2])
-        base = (1.0 + self.lam * cos[:, None]).clamp(min=0.0)
-        ang = (2.0 ** (1.0 - self.zeta) * base ** self.zeta
-               * torch.exp(-self.params.angular_eta * (mean_r[:, None] - self.angular_rs) ** 2) * fc[:, None])
-        angular = torch.zeros(n_atoms * self.n_pairs, self.zeta.numel(), dtype=g.dtype, device=g.device)
+        radial_part = torch.exp(-self.params.angular_eta * (mean_r[:, None] - self.angular_centers) ** 2) * fc[:, None]
+        ang = (angle[:, :, None] * radial_part[:, None, :]).reshape(angle.shape[0], -1)
+        angular = torch.zeros(n_atoms * self.n_pairs, self.n_angular_per_pair, dtype=g.dtype, device=g.device)
         angular.index_add_(0, ia[p1] * self.n_pairs + self.pair_index[s[ja[p1]], s[ja[p2]]], ang)
         return torch.cat([radial.view(n_atoms, -1), angular.view(n_atoms, -1)], dim=1)
 
 
+def _sorted(idx: torch.Tensor) -> bool:
+    return idx.numel() < 2 or not bool((idx[1:] < idx[:-1]).any())
+
+
 def _pairs_of_same_centre(centre: torch.Tensor, n_atoms: int):
     """For pairs sorted by centre, all index combinations (p1, p2), p1 < p2, that share a centre."""
-    if centre.numel() > 1 and bool((centre[1:] < centre[:-1]).any()):
+    if not _sorted(centre):
         order = torch.argsort(centre, stable=True)
         p1, p2 = _pairs_of_same_centre(centre[order], n_atoms)
         return order[p1], order[p2]

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from ..batch import Batch
+from .acsf import ACSFParameters
 from .bp import BehlerParrinello
 from .heads import HEADS, DipoleHead, EnergyHead
 from .layers import mlp
@@ -20,7 +21,7 @@ from .schnet import SchNet
 DEFAULT_CONFIG = {
     "schnet": {"n_features": 128, "n_filters": 128, "n_interactions": 6, "cutoff": 5.0, "n_rbf": 51,
                "rbf_gamma": 10.0, "filter_grid_spacing": 0.005, "readout_hidden": [64]},
-    "bp": {"hidden": [256, 128]},
+    "bp": {"hidden": [256, 128], "acsf": ACSFParameters().as_dict()},
 }
 
 
@@ -51,7 +52,8 @@ class AtomisticModel(nn.Module):
             self.readout = mlp(arch["n_features"], list(readout_hidden), 1)
             self.cutoff = arch["cutoff"]
         else:
-            self.representation = BehlerParrinello(hidden=tuple(arch["hidden"]))
+            self.representation = BehlerParrinello(hidden=tuple(arch["hidden"]),
+                                                   acsf=ACSFParameters.from_dict(arch["acsf"]))
             self.readout = None
             self.cutoff = self.representation.acsf.params.radial_cutoff
         self.head: EnergyHead | DipoleHead = HEADS[config["target"]]()
@@ -68,13 +70,14 @@ class AtomisticModel(nn.Module):
     def latent(self) -> str:
         return self.head.latent
 
-    def atom_scalars(self, batch: Batch) -> dict:
-        out = self.representation(batch)
+    def atom_scalars(self, batch: Batch, features: torch.Tensor | None = None) -> dict:
+        out = self.representation(batch) if features is None else self.representation(batch, features)
         if self.readout is not None:
             out["y"] = self.readout(out["representation"]).squeeze(-1)
         return out
 
-    def forward(self, batch: Batch) -> dict:
-        out = self.atom_scalars(batch)
+    def forward(self, batch: Batch, features: torch.Tensor | None = None) -> dict:
+        """Prediction, latent per-atom quantity and representation; ``features``: precomputed ACSFs (BP only)."""
+        out = self.atom_scalars(batch, features)
         out.update(self.head(out.pop("y"), batch))
         return out

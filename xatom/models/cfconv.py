@@ -3,43 +3,15 @@
     out_i = Σ_{p: recv_p = i} h_{send_p} ∘ lerp(T[k_p], T[k_p + 1], f_p)
 
 where T is the filter table on a distance grid, k_p the grid cell of pair p and f_p ∈ [0, 1) the position
-inside it. The kernel (``cfconv_kernel.cpp``, compiled on first use with the C++ compiler that torch
-uses, cached by torch) never materialises the (n_pairs × n_filters) filter tensor; the pure-torch path
-(:func:`cfconv_torch`) computes the same thing and serves where no compiler is present or
+inside it. The kernel (in ``kernels.cpp``, see :mod:`xatom.models.kernels`) never materialises the
+(n_pairs × n_filters) filter tensor; the pure-torch path (:func:`cfconv_torch`) computes the same thing and serves where no compiler is present or
 ``XATOM_NO_KERNEL=1`` is set. Tests check that both agree, values and gradients.
 """
 from __future__ import annotations
 
-import os
-import warnings
-from pathlib import Path
-
 import torch
 
-_KERNEL = None
-_KERNEL_FAILED = False
-
-
-def _kernel():
-    global _KERNEL, _KERNEL_FAILED
-    if _KERNEL is None and not _KERNEL_FAILED:
-        if os.environ.get("XATOM_NO_KERNEL") == "1":
-            _KERNEL_FAILED = True
-            return None
-        try:
-            from torch.utils.cpp_extension import load
-
-            _KERNEL = load(name="xatom_cfconv", sources=[str(Path(__file__).with_name("cfconv_kernel.cpp"))],
-                           extra_cflags=["-O3"], verbose=False)
-        except Exception as err:  # no compiler or no ninja: fall back, loudly
-            _KERNEL_FAILED = True
-            warnings.warn(f"xatom: the fused C++ cfconv kernel could not be built ({type(err).__name__}: {err}); "
-                          "using the slower pure-torch path")
-    return _KERNEL
-
-
-def kernel_available() -> bool:
-    return _kernel() is not None
+from .kernels import kernels as _kernel
 
 
 class PairIndex:
@@ -71,7 +43,7 @@ class _TabulatedCFConv(torch.autograd.Function):
         h, table, frac = h.contiguous(), table.contiguous(), frac.contiguous()
         ctx.save_for_backward(h, table, frac, k)
         ctx.index = index
-        return _kernel().forward(h, table, k, frac, index.idx_send, index.recv_ptr)
+        return _kernel().cfconv_forward(h, table, k, frac, index.idx_send, index.recv_ptr)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -80,7 +52,7 @@ class _TabulatedCFConv(torch.autograd.Function):
                                "(or model.representation.exact_filters = True) for higher derivatives")
         h, table, frac, k = ctx.saved_tensors
         ix = ctx.index
-        grad_h, grad_table, grad_frac = _kernel().backward(
+        grad_h, grad_table, grad_frac = _kernel().cfconv_backward(
             grad_out.contiguous(), h, table, k, frac, ix.idx_send, ix.idx_recv, ix.recv_ptr, ix.send_perm,
             ix.send_ptr, ctx.needs_input_grad[2])
         return grad_h, grad_table, (grad_frac if ctx.needs_input_grad[2] else None), None, None

@@ -1,0 +1,34 @@
+"""xatom's C++ CPU kernels (``kernels.cpp``): compiled on first use with the compiler torch uses (needs ninja;
+about a minute, then cached by torch). Where that fails, or ``XATOM_NO_KERNEL=1`` is set, callers fall
+back to their pure-torch paths, which compute the same values (tests compare both)."""
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+_MODULE = None
+_FAILED = False
+
+
+def kernels():
+    """The compiled extension module, or None where it is unavailable."""
+    global _MODULE, _FAILED
+    if _MODULE is None and not _FAILED:
+        if os.environ.get("XATOM_NO_KERNEL") == "1":
+            _FAILED = True
+            return None
+        try:
+            from torch.utils.cpp_extension import load
+
+            _MODULE = load(name="xatom_kernels", sources=[str(Path(__file__).with_name("kernels.cpp"))],
+                           extra_cflags=["-O3"], verbose=False)
+        except Exception as err:  # no compiler or no ninja: fall back, loudly
+            _FAILED = True
+            warnings.warn(f"xatom: the C++ kernels could not be built ({type(err).__name__}: {err}); "
+                          "using the slower pure-torch paths")
+    return _MODULE
+
+
+def available() -> bool:
+    return kernels() is not None
