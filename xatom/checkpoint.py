@@ -34,7 +34,12 @@ def save_checkpoint(path: str | Path, model: AtomisticModel, split_sha256: str, 
 
 def read_checkpoint(path: str | Path) -> dict:
     """The raw checkpoint dictionary (safe: weights_only loading)."""
-    payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+    try:
+        payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as err:
+        raise CheckpointMismatchError(f"{path} is not a readable xatom checkpoint ({type(err).__name__}: {err})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointMismatchError(f"{path} is not an xatom checkpoint (format {FORMAT!r} expected)")
     return payload

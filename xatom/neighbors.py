@@ -52,10 +52,16 @@ def periodic_pairs(positions: np.ndarray, cell: np.ndarray, cutoff: float, pbc=(
     """Ordered pairs of a periodic structure within ``cutoff`` (Å), with image offsets (Å), via vesin."""
     from vesin import NeighborList
 
+    pbc = np.asarray(pbc, dtype=bool).reshape(3)
+    if pbc.any() and not pbc.all():
+        raise ValueError(f"periodic in some directions only (pbc={pbc.tolist()}) is not supported; "
+                         "use a cell that is periodic in all three directions or none")
     positions = np.ascontiguousarray(positions, dtype=np.float64)
     cell = np.ascontiguousarray(cell, dtype=np.float64)
     nl = NeighborList(cutoff=float(cutoff), full_list=True)
-    i, j, shifts = nl.compute(points=positions, box=cell, periodic=bool(np.all(pbc)), quantities="ijS")
+    i, j, shifts = nl.compute(points=positions, box=cell, periodic=bool(pbc.all()), quantities="ijS")
+    order = np.lexsort((j, i))  # sorted by centre atom, as every model expects
+    i, j, shifts = i[order], j[order], shifts[order]
     offsets = shifts.astype(np.float64) @ cell
     return Pairs(torch.as_tensor(i.astype(np.int64)), torch.as_tensor(j.astype(np.int64)),
                  torch.as_tensor(offsets, dtype=torch.float32))

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,7 +139,7 @@ class QM9:
 
 
 # ---------------------------------------------------------------------------------------- parsing
-_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf(?:inity)?)", re.IGNORECASE)
 _ELEMENT = re.compile(r"'([A-Za-z]{1,2})'")
 
 
@@ -194,6 +195,9 @@ def parse_qm9_frame(frame) -> QM9:
                       f"first: QM9 index {rejected[0][0]} ({rejected[0][1]}). See QM9.rejected.")
 
     rows = np.where(keep)[0]
+    if rows.size == 0:
+        raise DataFormatError(f"all {len(frame)} QM9 rows failed validation; first: QM9 index "
+                              f"{rejected[0][0]} ({rejected[0][1]})")
     numbers = np.array([symbol_to_z[s] for r in rows for s in elem_lists[r]], dtype=np.uint8)
     positions = np.concatenate([coord_rows[r] for r in rows]).reshape(-1, 3)
     mulliken = np.concatenate([charge_rows[r] for r in rows])
@@ -268,7 +272,7 @@ def load_qm9(cache_dir: str | Path | None = None, paths=None, verify: bool = Tru
                 with np.load(data_file, allow_pickle=False) as z:
                     arrays = {k: z[k] for k in _ARRAYS}
                 return QM9(**arrays, rejected=[tuple(r) for r in manifest.get("rejected", [])])
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
             pass  # unreadable cache: rebuilt below
     data = read_qm9_csv(paths)
     cache_dir.mkdir(parents=True, exist_ok=True)

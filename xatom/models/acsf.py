@@ -22,8 +22,7 @@ With the 5 QM9 elements: 5 × 20 radial + 15 × 32 angular = 580 features per at
 """
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
@@ -118,7 +117,7 @@ class ACSF(nn.Module):
 
     def features_torch(self, batch: Batch, s: torch.Tensor) -> torch.Tensor:
         """The differentiable pure-torch computation (the C++ kernel computes the same, forward only)."""
-        Z, n_atoms = batch.Z, batch.Z.numel()
+        n_atoms = batch.Z.numel()
         vec = pair_vectors(batch.R, batch.pairs)
         r = vec.norm(dim=-1)
         i, j = batch.idx_i, batch.idx_j
@@ -139,7 +138,7 @@ class ACSF(nn.Module):
         mean_r = 0.5 * (ra[p1] + ra[p2])
         fc = self.angular_cut(ra[p1]) * self.angular_cut(ra[p2])
         radial_part = torch.exp(-self.params.angular_eta * (mean_r[:, None] - self.angular_centers) ** 2) * fc[:, None]
-        ang = (angle[:, :, None] * radial_part[:, None, :]).reshape(angle.shape[0], -1)
+        ang = (angle[:, :, None] * radial_part[:, None, :]).flatten(1)
         angular = torch.zeros(n_atoms * self.n_pairs, self.n_angular_per_pair, dtype=g.dtype, device=g.device)
         angular.index_add_(0, ia[p1] * self.n_pairs + self.pair_index[s[ja[p1]], s[ja[p2]]], ang)
         return torch.cat([radial.view(n_atoms, -1), angular.view(n_atoms, -1)], dim=1)

@@ -1,0 +1,187 @@
+"""Training: a small SchNet overfits a few QM9 molecules, runs resume exactly, checkpoints refuse mismatches."""
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import SMALL_SCHNET, model_function, small_model
+from xatom.batch import QM9Batches
+from xatom.checkpoint import load_model, read_checkpoint, save_checkpoint
+from xatom.data import load_split
+from xatom.errors import CheckpointMismatchError
+from xatom.training import TrainingConfig, prepare_model, train
+
+
+@pytest.fixture(scope="module")
+def train_rows(qm9):
+    return qm9.rows_of(load_split(0).train[:200])
+
+
+def test_small_schnet_overfits_200_molecules(qm9, train_rows):
+    cfg = TrainingConfig(architecture=dict(SMALL_SCHNET), seed=0)
+    model = prepare_model(cfg, qm9, train_rows)  # fits the per-element baseline: only the residual is left
+    batch = next(QM9Batches(qm9, train_rows, 200, model.cutoff, targets=("energy_kcal",), shuffle=False).epoch(0))
+    target = batch.targets["energy_kcal"]
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    model.train()
+    losses = []
+    for _ in range(120):
+        loss = (model(batch)["energy_kcal"] - target).pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+    assert np.isfinite(losses).all()
+    assert min(losses[-10:]) <= losses[0] / 10, f"MSE {losses[0]:.1f} → {min(losses[-10:]):.1f} (kcal/mol)²"
+
+
+def test_baseline_alone_explains_most_of_the_atomization_energy(qm9, train_rows):
+    cfg = TrainingConfig(architecture=dict(SMALL_SCHNET))
+    model = prepare_model(cfg, qm9, train_rows)
+    e = qm9.energy_kcal[train_rows]
+    starts, ends = qm9.offsets[train_rows], qm9.offsets[train_rows + 1]
+    base = np.array([float(model.head.baseline_kcal[torch.as_tensor(qm9.numbers[a:b].astype(np.int64))].sum())
+                     for a, b in zip(starts, ends)])
+    assert np.std(e - base) < 0.2 * np.std(e)
+    # baseline atomic energies are negative (binding); a carbon binds more strongly than a hydrogen
+    b = model.head.baseline_kcal
+    assert float(b[6]) < float(b[1]) < 0
+
+
+# ------------------------------------------------------------------------------------------ resume
+def _resume_cfg():
+    return TrainingConfig(n_train=200, batch_size=50, max_epochs=2, lr=1e-3, lr_patience=0, seed=3,
+                          architecture=dict(SMALL_SCHNET))
+
+
+def _state(run_dir):
+    last = read_checkpoint(run_dir / "last.pt")
+    best = read_checkpoint(run_dir / "best.pt")
+    with open(run_dir / "log.csv") as f:
+        log = list(csv.DictReader(f))
+    return last, best, log
+
+
+def _assert_same_tensors(a, b, what):
+    if isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b), what
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), what
+        for k in a:
+            _assert_same_tensors(a[k], b[k], f"{what}.{k}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), what
+        for k, (x, y) in enumerate(zip(a, b)):
+            _assert_same_tensors(x, y, f"{what}[{k}]")
+    else:
+        assert a == b, f"{what}: {a!r} != {b!r}"
+
+
+def test_interrupted_and_resumed_run_equals_an_uninterrupted_run_bitwise(qm9, tmp_path):
+    straight, interrupted = tmp_path / "straight", tmp_path / "interrupted"
+    r1 = train(straight, _resume_cfg(), data=qm9, progress=False)
+    assert r1["epoch"] == 2
+    # 4 steps per epoch: stop inside epoch 0, then inside epoch 1 (after crossing a validation), then finish
+    parts = [train(interrupted, _resume_cfg(), data=qm9, max_steps=3, progress=False),
+             train(interrupted, _resume_cfg(), data=qm9, max_steps=3, progress=False),
+             train(interrupted, _resume_cfg(), data=qm9, progress=False)]
+    assert [p["epoch"] for p in parts] == [0, 1, 2]
+    last_a, best_a, log_a = _state(straight)
+    last_b, best_b, log_b = _state(interrupted)
+    _assert_same_tensors(last_a["state_dict"], last_b["state_dict"], "weights")
+    _assert_same_tensors(best_a["state_dict"], best_b["state_dict"], "best weights")
+    for key in ("optimizer", "scheduler", "epoch", "step", "best", "since_best"):
+        _assert_same_tensors(last_a["train_state"][key], last_b["train_state"][key], key)
+    assert len(log_a) == len(log_b) == 2
+    for ra, rb in zip(log_a, log_b):
+        for col in ("epoch", "lr", "val_mae", "val_rmse"):
+            assert ra[col] == rb[col], col
+    assert r1["best_val_mae"] == parts[-1]["best_val_mae"]
+
+
+def test_resuming_with_another_configuration_is_refused(qm9, tmp_path):
+    cfg = _resume_cfg()
+    (tmp_path / "config.json").write_text(json.dumps(cfg.__dict__))
+    other = TrainingConfig(**{**cfg.__dict__, "lr": 5e-3})
+    with pytest.raises(CheckpointMismatchError, match="lr"):
+        train(tmp_path, other, data=qm9, progress=False)
+
+
+# ------------------------------------------------------------------------------------------ checkpoints
+SPLIT = "0123456789abcdef"
+
+
+@pytest.fixture
+def schnet_checkpoint(tmp_path):
+    model = small_model("schnet", "energy", seed=5)
+    model.head.baseline_kcal[6] = -123.0
+    path = tmp_path / "schnet.pt"
+    save_checkpoint(path, model, SPLIT, fold=2, metrics={"val_mae": 1.5})
+    return path, model
+
+
+def test_checkpoint_round_trip_gives_the_same_predictions(schnet_checkpoint, ethanol, water):
+    path, model = schnet_checkpoint
+    loaded = load_model(path, model="schnet", target="energy", split_sha256=SPLIT)
+    a = model_function(model)([ethanol, water])
+    b = model_function(loaded)([ethanol, water])
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    assert loaded.checkpoint_metrics == {"val_mae": 1.5}
+    assert loaded.split_info == {"sha256": SPLIT, "fold": 2}
+    assert not loaded.training
+
+
+@pytest.mark.parametrize("ask", [dict(model="bp"), dict(target="dipole"), dict(split_sha256="fedcba9876543210")])
+def test_loading_a_checkpoint_as_something_else_raises(schnet_checkpoint, ask):
+    path, _ = schnet_checkpoint
+    with pytest.raises(CheckpointMismatchError, match=list(ask.values())[0]):
+        load_model(path, **ask)
+
+
+def test_bp_checkpoint_round_trip_and_refused_as_schnet(tmp_path, glycine):
+    model = small_model("bp", "dipole", seed=1)
+    model.representation.feature_std.fill_(2.0)
+    path = tmp_path / "bp.pt"
+    save_checkpoint(path, model, SPLIT, fold=0)
+    loaded = load_model(path, model="bp", target="dipole")
+    for key, value in model_function(model)([glycine]).items():
+        assert torch.equal(value, model_function(loaded)([glycine])[key]), key
+    with pytest.raises(CheckpointMismatchError):
+        load_model(path, model="schnet")
+
+
+def test_weights_that_do_not_fit_the_configuration_raise(schnet_checkpoint, tmp_path):
+    path, _ = schnet_checkpoint
+    payload = torch.load(path, weights_only=True)
+    payload["config"]["architecture"]["n_features"] = 64
+    bad = tmp_path / "bad.pt"
+    torch.save(payload, bad)
+    with pytest.raises(CheckpointMismatchError, match="do not fit"):
+        load_model(bad)
+
+
+def test_a_torch_file_that_is_not_an_xatom_checkpoint_raises(tmp_path):
+    path = tmp_path / "other.pt"
+    torch.save({"state_dict": {"w": torch.zeros(3)}}, path)
+    with pytest.raises(CheckpointMismatchError, match="not an xatom checkpoint"):
+        load_model(path)
+    torch.save([1, 2, 3], path)
+    with pytest.raises(CheckpointMismatchError):
+        load_model(path)
+
+
+def test_a_file_that_is_not_a_torch_file_raises(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("hello, this is not a checkpoint\n")
+    with pytest.raises(Exception):
+        load_model(path)
+
+
+def test_a_file_that_is_not_a_torch_file_raises_checkpoint_mismatch(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("hello, this is not a checkpoint\n")
+    with pytest.raises(CheckpointMismatchError):
+        load_model(path)
