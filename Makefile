@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q "$(TORCH)"   # the CPU build first: a bare torch requirement may pull CUDA
+	$(BIN)/python -m pip install -q "$(TORCH)"   # torch first, pinned; override TORCH=... (e.g. a CPU-only index)
 	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $@
 

@@ -1,7 +1,10 @@
 """environment.yml (conda) and pyproject.toml (pip) must list the same packages with the same lower bounds."""
 import re
-import tomllib
 from pathlib import Path
+
+import pytest
+
+tomllib = pytest.importorskip("tomllib")  # Python ≥ 3.11
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"pytorch": "torch", "py3dmol": "py3dmol"}

@@ -28,6 +28,8 @@ class Batch:
         targets: optional per-molecule targets, e.g. ``{"energy_kcal": (n_molecules,)}``.
         atom_index: for batches cut from a data set, the data set's row of every atom (to look up
             cached per-atom features), else ``None``.
+        global_size: molecules in the whole batch of which this is one process's share (data-parallel
+            training); equals ``n_molecules`` otherwise.
     """
 
     Z: torch.Tensor
@@ -39,6 +41,11 @@ class Batch:
     offsets: torch.Tensor | None = None
     targets: dict = field(default_factory=dict)
     atom_index: torch.Tensor | None = None
+    global_size: int = 0
+
+    def __post_init__(self):
+        if not self.global_size:
+            self.global_size = self.n_molecules
 
     @property
     def n_molecules(self) -> int:
@@ -148,9 +155,12 @@ class QM9Batches:
         """Batches of epoch ``epoch``, starting at batch ``start_step``."""
         rows = self.order(epoch)
         for s in range(start_step, len(self)):
-            chunk = rows[s * self.batch_size:(s + 1) * self.batch_size][self.shard[0]::self.shard[1]]
-            yield batch_from_arrays(self.data.numbers, self.data.positions, self.data.offsets, chunk,
-                                    self.cutoff, self.targets)
+            chunk = rows[s * self.batch_size:(s + 1) * self.batch_size]
+            share = np.array_split(chunk, self.shard[1])[self.shard[0]]
+            batch = batch_from_arrays(self.data.numbers, self.data.positions, self.data.offsets, share,
+                                      self.cutoff, self.targets)
+            batch.global_size = len(chunk)
+            yield batch
 
     def __iter__(self):
         return self.epoch(0)

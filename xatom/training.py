@@ -96,8 +96,12 @@ class _Distributed:
 
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.enabled = self.world > 1
+        self.device = torch.device(device)
+        if self.enabled and self.device.type == "cuda":
+            self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(self.device)
         if self.enabled and not dist.is_initialized():
-            dist.init_process_group(backend="nccl" if str(device).startswith("cuda") else "gloo")
+            dist.init_process_group(backend="nccl" if self.device.type == "cuda" else "gloo")
         self.rank = dist.get_rank() if self.enabled else 0
         self.is_main = self.rank == 0
 
@@ -115,7 +119,7 @@ class _Distributed:
             return flag
         import torch.distributed as dist
 
-        t = torch.tensor([1 if flag else 0])
+        t = torch.tensor([1 if flag else 0], device=self.device)
         dist.all_reduce(t, op=dist.ReduceOp.MAX)
         return bool(t.item())
 
@@ -186,10 +190,7 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
 
     run_dir = Path(run_dir)
     dist = _Distributed(device)
-    if dist.enabled and str(device) == "cuda":
-        import os
-
-        device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
+    device = dist.device
     run_dir.mkdir(parents=True, exist_ok=True)
     stored_cfg = run_dir / "config.json"
     if stored_cfg.exists():
@@ -227,15 +228,19 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=cfg.lr_decay, patience=cfg.lr_patience,
                                                            threshold=1e-3, min_lr=cfg.min_lr)
     epoch, step, best, since_best, wall = 0, 0, math.inf, 0, 0.0
+    abs_err_sum, n_seen = 0.0, 0
+    if state is not None and state.get("stopped"):
+        return {"epoch": state["epoch"], "best_val_mae": state["best"], "stopped": state["stopped"]}
     if state is not None:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         epoch, step, best, since_best, wall = (state["epoch"], state["step"], state["best"], state["since_best"],
                                                state["wall_s"])
         torch.set_rng_state(state["torch_rng"])
+        abs_err_sum, n_seen = state.get("abs_err_sum", 0.0), state.get("n_seen", 0)
 
     features = None
-    if cfg.model == "bp":
+    if cfg.model == "bp" and len(train_rows) >= 20_000:  # small runs compute their few ACSFs on the fly
         from .data.features import qm9_acsf
 
         features = qm9_acsf(data, model.representation.acsf, progress=progress)
@@ -250,13 +255,14 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
         with open(log_file, "w", newline="") as f:
             csv.writer(f).writerow(fields)
 
-    def checkpoint(metrics=None):
+    def checkpoint(stopped=None):
         if not dist.is_main:
             return
         train_state = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "epoch": epoch,
-                       "step": step, "best": best, "since_best": since_best,
-                       "wall_s": wall + (time.time() - t_start), "torch_rng": torch.get_rng_state()}
-        save_checkpoint(last, model, split.sha256, cfg.fold, metrics, train_state)
+                       "step": step, "best": best, "since_best": since_best, "abs_err_sum": abs_err_sum,
+                       "n_seen": n_seen, "wall_s": wall + (time.time() - t_start), "torch_rng": torch.get_rng_state(),
+                       "threads": torch.get_num_threads(), "world_size": dist.world, "stopped": stopped}
+        save_checkpoint(last, model, split.sha256, cfg.fold, None, train_state)
 
     t_start = time.time()
     t_ckpt = t_start
@@ -265,7 +271,6 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
     with _StopRequest() as stop:
         while epoch < cfg.max_epochs and stop_reason is None:
             model.train()
-            abs_err_sum, n_seen = 0.0, 0
             bar = tqdm(loader.epoch(epoch, step), total=len(loader), initial=step,
                        disable=not (progress and dist.is_main),
                        desc=f"{cfg.model}-{cfg.target} fold {cfg.fold} epoch {epoch}", leave=False, mininterval=2)
@@ -274,7 +279,9 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
                 batch = batch.to(device)
                 out = net(batch, None if cached is None else cached.to(device))
                 err = out[target] - batch.targets[target]
-                loss = (err / target_scale).pow(2).mean()
+                # sum over this process's share / size of the whole batch: averaged over processes by DDP,
+                # this is the mean squared error of the whole batch, whatever the shares
+                loss = (err / target_scale).pow(2).sum() * (dist.world / batch.global_size)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -308,9 +315,11 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
             best = min(best, val["mae"])
             since_best = 0 if improved else since_best + 1
             epoch, step = epoch + 1, 0
+            train_mae = abs_err_sum / max(n_seen, 1)
+            abs_err_sum, n_seen = 0.0, 0
             if dist.is_main:
                 with open(log_file, "a", newline="") as f:
-                    csv.writer(f).writerow([epoch, f"{lr:.3g}", f"{abs_err_sum / max(n_seen, 1):.5f}", f"{val['mae']:.5f}",
+                    csv.writer(f).writerow([epoch, f"{lr:.3g}", f"{train_mae:.5f}", f"{val['mae']:.5f}",
                                             f"{val['rmse']:.5f}", f"{wall + time.time() - t_start:.1f}"])
             if improved:
                 if target == "dipole_debye":
@@ -318,12 +327,12 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
                 if dist.is_main:
                     save_checkpoint(run_dir / "best.pt", model, split.sha256, cfg.fold,
                                     {"val_mae": val["mae"], "val_rmse": val["rmse"], "epoch": epoch})
-            checkpoint()
-            t_ckpt = time.time()
             if since_best >= cfg.early_stop_patience:
                 stop_reason = "early stop"
             elif optimizer.param_groups[0]["lr"] <= cfg.min_lr * 1.0001 and since_best > cfg.lr_patience:
                 stop_reason = "learning rate at its minimum"
+            checkpoint(stopped=stop_reason)
+            t_ckpt = time.time()
         else:
             stop_reason = stop_reason or "max epochs"
     return {"epoch": epoch, "best_val_mae": best, "stopped": stop_reason or "max epochs"}

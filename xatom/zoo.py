@@ -85,7 +85,8 @@ def export_run(run_dir: str | Path, name: str | None = None, evaluate_test: bool
     log = pd.read_csv(run_dir / "log.csv")
     metrics = {"epochs": int(len(log)), "best_epoch": int(best["metrics"].get("epoch", 0)),
                "val_mae": best["metrics"].get("val_mae"), "train_hours": round(last["train_state"]["wall_s"] / 3600, 2),
-               "hardware": f"{_cpu_name()}, CPU, 1 torch thread", "torch": torch.__version__}
+               "hardware": f"{_cpu_name()}, CPU, {last['train_state'].get('threads', 1)} torch thread(s)",
+               "torch": torch.__version__}
     if evaluate_test:
         model = load_model(dest / "model.pt")
         data = load_qm9()

@@ -18,8 +18,13 @@ from ..batch import QM9Batches
 from .qm9 import default_cache_dir
 
 
+FEATURE_VERSION = 1
+"""Bump when the ACSF formulas change, so that cached features are recomputed."""
+
+
 def _key(acsf, data) -> str:
-    h = hashlib.sha256(json.dumps(acsf.params.as_dict(), sort_keys=True).encode())
+    h = hashlib.sha256(f"v{FEATURE_VERSION}".encode())
+    h.update(json.dumps(acsf.params.as_dict(), sort_keys=True).encode())
     h.update(np.ascontiguousarray(data.index).tobytes())
     h.update(np.ascontiguousarray(data.positions[::97]).tobytes())
     return h.hexdigest()[:16]
@@ -34,7 +39,7 @@ def qm9_acsf(data, acsf, cache_dir: str | Path | None = None, chunk: int = 2000,
     if path.exists():
         return np.load(path, mmap_mode="r")
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.npy")
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")  # per process: concurrent builders never collide
     out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(data.numbers.size, acsf.n_features))
     batches = QM9Batches(data, np.arange(len(data)), chunk, acsf.params.radial_cutoff, targets=(), shuffle=False)
     with torch.no_grad():

@@ -143,7 +143,7 @@ _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf
 _ELEMENT = re.compile(r"'([A-Za-z]{1,2})'")
 
 
-def _numbers_in(strings, what: str):
+def _numbers_in(strings):
     """All numbers in a sequence of bracketed lists like ``[[0.,1.5],…]``, and how many per string."""
     found = [_NUMBER.findall(s) for s in strings]
     counts = np.fromiter((len(f) for f in found), dtype=np.int64, count=len(found))
@@ -159,14 +159,20 @@ def parse_qm9_frame(frame) -> QM9:
     missing = [c for c in _COLUMNS if c not in frame.columns]
     if missing:
         raise DataFormatError(f"QM9 table lacks the column(s) {missing}")
-    index = frame["Index"].to_numpy(np.int64)
-    n_atoms = frame["N_atoms"].to_numpy(np.int64)
-    coords, n_coords = _numbers_in(frame["XYZ_Ang"].astype(str), "XYZ_Ang")
-    charges, n_charges = _numbers_in(frame["Mulliken_pop"].astype(str), "Mulliken_pop")
+    import pandas as pd
+
+    def numeric(column):
+        return pd.to_numeric(frame[column], errors="coerce").to_numpy(np.float64)
+
+    index_f, n_atoms_f = numeric("Index"), numeric("N_atoms")
+    index = np.where(np.isfinite(index_f), index_f, -1).astype(np.int64)
+    n_atoms = np.where(np.isfinite(n_atoms_f) & (n_atoms_f > 0), n_atoms_f, 0).astype(np.int64)
+    coords, n_coords = _numbers_in(frame["XYZ_Ang"].astype(str))
+    charges, n_charges = _numbers_in(frame["Mulliken_pop"].astype(str))
     elem_lists = [_ELEMENT.findall(s) for s in frame["Elements"].astype(str)]
     n_elem = np.array([len(e) for e in elem_lists])
-    u0 = frame["InternalEnergy_0K_au"].to_numpy(np.float64)
-    dipole = frame["Dipole_debye"].to_numpy(np.float64)
+    u0 = numeric("InternalEnergy_0K_au")
+    dipole = numeric("Dipole_debye")
 
     symbol_to_z = {elements.SYMBOLS[z]: z for z in elements.QM9_ELEMENTS}
     reasons: dict[int, str] = {}
@@ -175,6 +181,12 @@ def parse_qm9_frame(frame) -> QM9:
         for r in np.where(mask)[0]:
             reasons.setdefault(int(r), reason)
 
+    reject((index_f != np.round(index_f)) | ~np.isfinite(index_f) | (index_f < 1), "Index is not a positive integer")
+    reject((n_atoms_f != np.round(n_atoms_f)) | ~(n_atoms_f > 0), "N_atoms is not a positive integer")
+    _, first = np.unique(index, return_index=True)
+    duplicate = np.ones(len(index), dtype=bool)
+    duplicate[first] = False
+    reject(duplicate, "Index occurs in an earlier row too")
     reject(n_coords != 3 * n_atoms, "number of coordinates is not 3 × N_atoms")
     reject(n_elem != n_atoms, "number of elements is not N_atoms")
     reject(n_charges != n_atoms, "number of Mulliken charges is not N_atoms")
@@ -186,8 +198,8 @@ def parse_qm9_frame(frame) -> QM9:
     # Split the flat arrays per row, then keep only valid rows.
     coord_rows = np.split(coords, np.cumsum(n_coords)[:-1])
     charge_rows = np.split(charges, np.cumsum(n_charges)[:-1])
-    bad_coords = np.array([not np.all(np.isfinite(c)) for c in coord_rows])
-    reject(bad_coords, "non-finite coordinate")
+    reject(np.array([not np.all(np.isfinite(c)) for c in coord_rows]), "non-finite coordinate")
+    reject(np.array([not np.all(np.isfinite(q)) for q in charge_rows]), "non-finite Mulliken charge")
     keep = np.array([r not in reasons for r in range(len(frame))], dtype=bool)
     rejected = [(int(index[r]), why) for r, why in sorted(reasons.items())]
     if rejected:
@@ -208,8 +220,7 @@ def parse_qm9_frame(frame) -> QM9:
     mol_of_atom = np.repeat(np.arange(rows.size), n_atoms[rows])
     atom_sum = np.bincount(mol_of_atom, weights=ref[numbers], minlength=rows.size)
     energy = hartree_to_kcal(u0[rows] - atom_sum)
-    order = np.argsort(index[rows], kind="stable")
-    if not np.all(order == np.arange(order.size)):
+    if not np.all(np.diff(index[rows]) > 0):
         raise DataFormatError("QM9 rows are expected in increasing Index order")
     return QM9(numbers=numbers, positions=positions, offsets=offsets, index=index[rows],
                energy_kcal=energy, dipole_debye=dipole[rows], mulliken_e=mulliken,
@@ -220,7 +231,7 @@ def read_qm9_csv(paths) -> QM9:
     """Parse qm9pack CSV files (in order) into one :class:`QM9`."""
     import pandas as pd
 
-    frame = pd.concat([pd.read_csv(p, usecols=_COLUMNS, dtype={"Index": np.int64}) for p in paths],
+    frame = pd.concat([pd.read_csv(p, usecols=_COLUMNS) for p in paths],
                       ignore_index=True)
     return parse_qm9_frame(frame)
 
@@ -276,7 +287,7 @@ def load_qm9(cache_dir: str | Path | None = None, paths=None, verify: bool = Tru
             pass  # unreadable cache: rebuilt below
     data = read_qm9_csv(paths)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = data_file.with_suffix(".tmp.npz")
+    tmp = data_file.with_name(f"qm9.{os.getpid()}.tmp.npz")  # per process: concurrent builders never collide
     np.savez(tmp, **{k: getattr(data, k) for k in _ARRAYS})
     os.replace(tmp, data_file)
     manifest = {"source": fingerprint, "sha256": _file_sha256(data_file), "n_molecules": len(data),

@@ -102,13 +102,14 @@ class ACSF(nn.Module):
     def forward(self, batch: Batch) -> torch.Tensor:
         s = self.species(batch.Z)
         needs_grad = torch.is_grad_enabled() and batch.R.requires_grad
-        if not needs_grad and batch.R.device.type == "cpu" and batch.offsets is None and _sorted(batch.idx_i):
+        if (not needs_grad and batch.R.device.type == "cpu" and batch.R.dtype == torch.float32
+                and batch.offsets is None and _sorted(batch.idx_i)):
             ext = kernels()
             if ext is not None:
                 p = self.params
                 ptr = torch.zeros(batch.Z.numel() + 1, dtype=torch.long)
                 ptr[1:] = torch.cumsum(torch.bincount(batch.idx_i, minlength=batch.Z.numel()), 0)
-                return ext.acsf_forward(batch.R.float().contiguous(), s, batch.idx_j, ptr, p.radial_cutoff,
+                return ext.acsf_forward(batch.R.contiguous(), s, batch.idx_j, ptr, p.radial_cutoff,
                                         self.radial_centers, p.radial_eta, p.angular_cutoff, self.angular_centers,
                                         p.angular_eta, torch.tensor(p.zetas, dtype=torch.float32),
                                         torch.tensor(p.lambdas, dtype=torch.float32), self.pair_index,

@@ -55,7 +55,8 @@ class AtomisticModel(nn.Module):
             self.representation = BehlerParrinello(hidden=tuple(arch["hidden"]),
                                                    acsf=ACSFParameters.from_dict(arch["acsf"]))
             self.readout = None
-            self.cutoff = self.representation.acsf.params.radial_cutoff
+            params = self.representation.acsf.params
+            self.cutoff = max(params.radial_cutoff, params.angular_cutoff)
         self.head: EnergyHead | DipoleHead = HEADS[config["target"]]()
 
     @property

@@ -56,7 +56,8 @@ class EnergyHead(nn.Module):
         baseline = torch.zeros_like(self.baseline_kcal)
         baseline[torch.as_tensor(present.astype(np.int64))] = torch.as_tensor(coef, dtype=baseline.dtype)
         self.baseline_kcal.copy_(baseline)
-        self.scale_kcal.fill_(float(residual.std() / np.sqrt(np.diff(offsets).mean())))
+        # floor: on (nearly) additive data a zero scale would silence the network
+        self.scale_kcal.fill_(max(float(residual.std() / np.sqrt(np.diff(offsets).mean())), 0.1))
 
     def forward(self, y: torch.Tensor, batch: Batch) -> dict:
         atomic = y * self.scale_kcal + self.baseline_kcal[batch.Z]

@@ -19,10 +19,14 @@ def kernels():
             _FAILED = True
             return None
         try:
+            import sys
+
             from torch.utils.cpp_extension import load
 
+            # OpenMP makes at::parallel_for use several threads (Apple's clang has no -fopenmp: serial there)
+            openmp = [] if sys.platform == "darwin" else ["-fopenmp"]
             _MODULE = load(name="xatom_kernels", sources=[str(Path(__file__).with_name("kernels.cpp"))],
-                           extra_cflags=["-O3"], verbose=False)
+                           extra_cflags=["-O3", *openmp], extra_ldflags=openmp, verbose=False)
         except Exception as err:  # no compiler or no ninja: fall back, loudly
             _FAILED = True
             warnings.warn(f"xatom: the C++ kernels could not be built ({type(err).__name__}: {err}); "

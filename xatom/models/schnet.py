@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from ..batch import Batch
-from ..errors import UnknownElementError
+from ..errors import NonFiniteError, UnknownElementError
 from ..neighbors import Pairs, pair_vectors
 from .cfconv import PairIndex, cfconv_tabulated
 from .layers import CosineCutoff, GaussianRBF, mlp
@@ -126,6 +126,8 @@ class SchNet(nn.Module):
 
     def pair_filters(self, r: torch.Tensor) -> PairFilters:
         """Prepare the distances r (Å) of all pairs for the filters of every interaction block."""
+        if not torch.isfinite(r).all():
+            raise NonFiniteError("pair distances are NaN or infinite: check the positions")
         if self.exact_filters:
             return PairFilters(True, r)
         u = (r / self.filter_grid_spacing).clamp(max=self.filter_grid.numel() - 1.001)
