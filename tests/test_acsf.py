@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import xatom
-from conftest import (assert_batch_independent, assert_permutation_invariant, assert_rotation_equivariant,
+from physics import (assert_batch_independent, assert_permutation_invariant, assert_rotation_equivariant,
                       assert_rotation_invariant, assert_translation_invariant, model_function)
 from xatom.batch import batch_molecules
 from xatom.errors import UnknownElementError
@@ -241,7 +241,7 @@ def test_bp_uses_one_network_per_element(bp_energy, ethanol):
 
 
 def test_fit_standardization_gives_zero_mean_unit_variance_features(molecules):
-    from conftest import small_model
+    from physics import small_model
 
     model = small_model("bp", "energy")
     rep = model.representation

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import transformed
+from physics import transformed
 from xatom.batch import batch_molecules
 from xatom.models import DipoleHead, EnergyHead
 from xatom.units import E_ANGSTROM_TO_DEBYE

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import xatom
-from conftest import (assert_batch_independent, assert_permutation_invariant, assert_rotation_equivariant,
+from physics import (assert_batch_independent, assert_permutation_invariant, assert_rotation_equivariant,
                       assert_rotation_invariant, assert_translation_invariant, model_function, small_model)
 from xatom.batch import batch_molecules
 from xatom.errors import UnknownElementError

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import SMALL_SCHNET, model_function, small_model
+from physics import SMALL_SCHNET, model_function, small_model
 from xatom.batch import QM9Batches
 from xatom.checkpoint import load_model, read_checkpoint, save_checkpoint
 from xatom.data import load_split

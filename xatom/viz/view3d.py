@@ -34,3 +34,32 @@ def element_colors(numbers: np.ndarray) -> list[str]:
     """CPK-like colours per atom, for static matplotlib scatter plots."""
     palette = {1: "#bbbbbb", 6: "#303030", 7: "#3050f8", 8: "#ff0d0d", 9: "#90e050"}
     return [palette.get(int(z), "#ff1493") for z in numbers]
+
+
+def highlighted_grid_image(mols, highlights, legends, mols_per_row: int = 5, size=(230, 190),
+                           keep_hydrogens=False):
+    """RDKit 2D grid (PIL image) of RDKit ``Mol`` objects with atoms highlighted, keeping their atom indices.
+
+    ``mols`` may carry explicit hydrogens and 3D coordinates (e.g. perceived from an xyz geometry);
+    ``highlights[k]`` are atom indices *of that molecule*. Hydrogens are removed for the drawing unless
+    ``keep_hydrogens`` (or listed in ``highlights``); indices are mapped to the hydrogen-free copy, then 2D
+    coordinates are computed.
+    """
+    from rdkit import Chem
+    from rdkit.Chem import Draw, rdDepictor
+
+    drawn, lists = [], []
+    for mol, atoms in zip(mols, highlights):
+        mol = Chem.Mol(mol)
+        keep = {int(i) for i in atoms}
+        for atom in mol.GetAtoms():
+            atom.SetIntProp("orig_idx", atom.GetIdx())
+        if not keep_hydrogens and not any(mol.GetAtomWithIdx(i).GetAtomicNum() == 1 for i in keep):
+            mol = Chem.RemoveHs(mol)
+        new = {a.GetIntProp("orig_idx"): a.GetIdx() for a in mol.GetAtoms()}
+        mol.RemoveAllConformers()
+        rdDepictor.Compute2DCoords(mol)
+        drawn.append(mol)
+        lists.append([new[i] for i in atoms])
+    return Draw.MolsToGridImage(drawn, molsPerRow=mols_per_row, subImgSize=size, legends=list(legends),
+                                highlightAtomLists=lists)

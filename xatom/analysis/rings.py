@@ -1,0 +1,339 @@
+"""Aromatic six-membered carbon rings of QM9 and their stability from latent atomic energies (paper Fig. 3).
+
+The paper ranks the aromatic rings of QM9 by the atomic energies a model assigns to them. Here:
+
+1. :func:`find_aromatic_carbon_rings` finds every 6-membered ring of aromatic carbons. Bonds are perceived
+   *from the 3D geometry* (RDKit ``DetermineBonds`` on the xyz block), so RDKit's atom indices are the
+   model's atom indices (the QM9 order); the atom order of a SMILES string is a different one.
+   A cheap preselection on QM9's SMILES (a ``c1ccccc1`` match) keeps the geometry step to the few
+   hundred candidates. Molecules whose bonds cannot be perceived are returned as failures, never dropped.
+2. :func:`ring_metrics` sums the atomic energies Ê_i (kcal/mol) over the ring: metric (a) over the six
+   ring carbons, metric (b) over the ring carbons and the hydrogens bonded to them. Lower (more negative)
+   means more stable.
+3. :func:`ring_motifs` and :func:`motif_table` count the substituent motifs the paper discusses among the
+   most stable rings; :func:`rank_agreement` compares the rankings of two models with Spearman's ρ.
+
+No plotting and no model loading here: inputs are QM9 arrays and per-atom energies, outputs DataFrames.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+RING_SMARTS = "c1ccccc1"
+"""Six aromatic carbons in a ring; used both for the SMILES preselection and as the definition."""
+
+MOTIFS = {
+    "fluorine (c–F)": "[c:1]-F",
+    "alkyne (c–C≡C)": "[c:1]-C#C",
+    "nitrile (c–C≡N)": "[c:1]-C#N",
+    "hydroxy (c–OH)": "[c:1]-[OX2;H1]",
+    "amine (c–NH2)": "[c:1]-[NX3;H2]",
+    "methyl (c–CH3)": "[c:1]-[CH3]",
+}
+"""Substituent SMARTS; the atom mapped ``:1`` must be a carbon of the ring for the motif to count
+(SMARTS are matched on the hydrogen-suppressed molecule, so ``H1``/``H2`` count the bonded hydrogens)."""
+
+FUSED_O5 = "fused 5-ring with O"
+"""Motif name of a 5-membered ring that contains oxygen and shares a bond (two atoms) with the ring."""
+
+FUSED_5 = "fused 5-ring (any)"
+"""Motif name of any 5-membered ring sharing a bond (two atoms) with the ring."""
+
+DONOR = "OH or NH2 donor"
+"""Motif name: the ring carries a hydroxy or an amine (NH2) substituent."""
+
+
+# ------------------------------------------------------------------------------------------- perception
+def _remove_all_h_params():
+    from rdkit import Chem
+
+    params = Chem.RemoveHsParameters()
+    params.removeDefiningBondStereo = True  # also the H of an imine N=C, which RDKit keeps by default
+    return params
+
+
+def mol_from_geometry(numbers, positions, charge: int = 0):
+    """RDKit ``Mol`` (explicit hydrogens, atom i = input atom i) with bonds perceived from 3D positions (Å).
+
+    ``Chem.MolFromXYZBlock`` + ``rdDetermineBonds.DetermineBonds(charge=charge)`` then ``SanitizeMol``
+    (aromaticity perception). Raises ``RuntimeError`` naming the stage that failed.
+    """
+    from rdkit import Chem
+    from rdkit.Chem import rdDetermineBonds
+
+    from ..molecule import Molecule
+
+    xyz = Molecule(np.asarray(numbers), np.asarray(positions, dtype=np.float64)).to_xyz(comment="")
+    mol = Chem.MolFromXYZBlock(xyz)
+    if mol is None:
+        raise RuntimeError("MolFromXYZBlock: RDKit could not read the xyz block")
+    try:
+        rdDetermineBonds.DetermineBonds(mol, charge=charge)
+    except (ValueError, RuntimeError) as err:  # which one depends on the RDKit version
+        raise RuntimeError(f"DetermineBonds: {err}".strip()) from None
+    try:
+        Chem.SanitizeMol(mol)
+    except (ValueError, RuntimeError) as err:  # MolSanitizeException is a ValueError
+        raise RuntimeError(f"SanitizeMol: {err}".strip()) from None
+    return mol
+
+
+def aromatic_carbon_rings(mol) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """Every 6-membered ring of ``mol`` whose atoms are all aromatic carbons.
+
+    Returns ``[(ring_atoms, ring_h_atoms), ...]``: ring atom indices in ring order, and the indices of the
+    hydrogens bonded to those carbons (sorted). Rings are taken from RDKit's SSSR ring perception.
+    """
+    found = []
+    for ring in mol.GetRingInfo().AtomRings():
+        if len(ring) != 6:
+            continue
+        atoms = [mol.GetAtomWithIdx(i) for i in ring]
+        if all(a.GetAtomicNum() == 6 and a.GetIsAromatic() for a in atoms):
+            hs = sorted(n.GetIdx() for a in atoms for n in a.GetNeighbors() if n.GetAtomicNum() == 1)
+            found.append((tuple(int(i) for i in ring), tuple(int(h) for h in hs)))
+    return found
+
+
+def preselect_candidates(smiles, rows=None):
+    """Rows whose SMILES contains a ``c1ccccc1`` ring after RDKit's aromaticity perception.
+
+    QM9's SMILES are Kekulé strings (no lowercase atoms); a six-carbon aromatic ring needs three double
+    bonds, so SMILES with fewer than three ``=`` are skipped without parsing. Returns
+    ``(candidate_rows, unparsable)`` where ``unparsable`` lists ``(row, smiles)`` RDKit could not read.
+    """
+    from rdkit import Chem, RDLogger
+
+    pattern = Chem.MolFromSmarts(RING_SMARTS)
+    rows = np.arange(len(smiles)) if rows is None else np.asarray(rows)
+    candidates, unparsable = [], []
+    RDLogger.DisableLog("rdApp.*")
+    try:
+        for r in rows:
+            s = str(smiles[r])
+            if s.count("=") < 3 and "c" not in s:
+                continue
+            mol = Chem.MolFromSmiles(s)
+            if mol is None:
+                unparsable.append((int(r), s))
+            elif mol.HasSubstructMatch(pattern):
+                candidates.append(int(r))
+    finally:
+        RDLogger.EnableLog("rdApp.*")
+    return np.array(candidates, dtype=np.int64), unparsable
+
+
+def find_aromatic_carbon_rings(data, rows=None, preselect: bool = True):
+    """All aromatic six-carbon rings of QM9 rows, with atom indices of the model (the QM9 atom order).
+
+    Args:
+        data: a :class:`~xatom.data.qm9.QM9` (or any object with ``numbers``, ``positions``, ``offsets``,
+            ``index`` and ``smiles``).
+        rows: QM9 rows to search (default: all).
+        preselect: check the SMILES first (:func:`preselect_candidates`) and perceive bonds from the
+            geometry only for candidates; ``False`` runs ``DetermineBonds`` on every row (slow for QM9).
+
+    Returns:
+        ``(rings, failures)``. ``rings`` has one line per ring: ``row``, ``qm9_index``, ``ring_atoms``
+        (tuple of 6 local atom indices, 0 = the molecule's first atom), ``ring_h_atoms`` (local indices of
+        the hydrogens bonded to ring carbons), ``smiles`` (QM9's), ``smiles_geometry`` (canonical SMILES of
+        the geometry-derived molecule without hydrogens), ``rings_in_smiles`` (aromatic C6 rings in QM9's
+        SMILES, −1 without preselection) and ``mol`` (the geometry-derived RDKit ``Mol`` with hydrogens).
+        ``failures`` has one line per row that could not be perceived: ``row``, ``qm9_index``, ``smiles``,
+        ``stage`` and ``error`` (stage "SMILES" = QM9's SMILES unreadable; "DetermineBonds"/"SanitizeMol";
+        "no ring" = the SMILES has an aromatic C6 ring but the geometry-derived molecule has none).
+    """
+    from rdkit import Chem, RDLogger
+
+    rows = np.arange(len(data.index)) if rows is None else np.asarray(rows)
+    failures = []
+    if preselect:
+        candidates, unparsable = preselect_candidates(data.smiles, rows)
+        failures += [{"row": r, "qm9_index": int(data.index[r]), "smiles": s, "stage": "SMILES",
+                      "error": "RDKit cannot parse QM9's SMILES"} for r, s in unparsable]
+    else:
+        candidates = rows
+    pattern = Chem.MolFromSmarts(RING_SMARTS)
+    remove_h = _remove_all_h_params()
+    found = []
+    RDLogger.DisableLog("rdApp.*")
+    try:
+        for r in candidates:
+            a, b = data.offsets[r], data.offsets[r + 1]
+            info = {"row": int(r), "qm9_index": int(data.index[r]), "smiles": str(data.smiles[r])}
+            try:
+                mol = mol_from_geometry(data.numbers[a:b], data.positions[a:b])
+            except RuntimeError as err:
+                stage, _, msg = str(err).partition(":")
+                failures.append(dict(info, stage=stage, error=msg.strip()))
+                continue
+            rings = aromatic_carbon_rings(mol)
+            n_smiles = -1
+            if preselect:
+                smol = Chem.MolFromSmiles(info["smiles"])
+                n_smiles = len(smol.GetSubstructMatches(pattern)) if smol is not None else -1
+            if not rings:
+                if preselect:
+                    failures.append(dict(info, stage="no ring", error="no aromatic C6 ring in the "
+                                         "geometry-derived molecule although QM9's SMILES has one"))
+                continue
+            smiles_geometry = Chem.MolToSmiles(Chem.RemoveHs(mol, remove_h), isomericSmiles=False)
+            for ring_atoms, ring_h in rings:
+                found.append(dict(info, ring_atoms=ring_atoms, ring_h_atoms=ring_h,
+                                  smiles_geometry=smiles_geometry, rings_in_smiles=n_smiles, mol=mol))
+    finally:
+        RDLogger.EnableLog("rdApp.*")
+    ring_cols = ["row", "qm9_index", "ring_atoms", "ring_h_atoms", "smiles", "smiles_geometry",
+                 "rings_in_smiles", "mol"]
+    fail_cols = ["row", "qm9_index", "smiles", "stage", "error"]
+    return (pd.DataFrame(found, columns=ring_cols).astype({"row": np.int64, "qm9_index": np.int64}),
+            pd.DataFrame(failures, columns=fail_cols))
+
+
+# ---------------------------------------------------------------------------------------------- metrics
+def prediction_offsets(n_atoms_of_rows) -> np.ndarray:
+    """Start of each molecule in a flat per-atom prediction array, plus the total: ``(len(rows) + 1,)``.
+
+    ``predict_qm9(model, data, rows)["atomic_energy_kcal"]`` concatenates the molecules of ``rows``; pass
+    ``data.n_atoms[rows]`` here to locate them.
+    """
+    return np.concatenate([[0], np.cumsum(np.asarray(n_atoms_of_rows, dtype=np.int64))])
+
+
+def ring_metrics(rings: pd.DataFrame, atomic_energy, atom_offsets, rows) -> pd.DataFrame:
+    """Ring stability from atomic energies (kcal/mol): lower (more negative) = more stable.
+
+    Args:
+        rings: from :func:`find_aromatic_carbon_rings` (needs ``row``, ``ring_atoms``, ``ring_h_atoms``).
+        atomic_energy: per-atom energies Ê_i in kcal/mol of the molecules ``rows``, concatenated in that
+            order, each molecule's atoms in QM9 order (as ``predict_qm9`` returns them).
+        atom_offsets: ``(len(rows) + 1,)`` start of each molecule in ``atomic_energy``
+            (:func:`prediction_offsets`).
+        rows: QM9 rows in the order of ``atomic_energy``; must contain every ``rings.row``.
+
+    Returns:
+        DataFrame indexed like ``rings`` with ``E_ring_C`` = Σ_{i ∈ ring C} Ê_i (metric a),
+        ``E_ring_CH`` = Σ_{i ∈ ring C ∪ H on ring C} Ê_i (metric b), ``n_ring_H`` and ``E_per_ring_C``
+        (metric a / 6), all energies in kcal/mol.
+    """
+    energy = np.asarray(atomic_energy, dtype=np.float64)
+    atom_offsets = np.asarray(atom_offsets)
+    rows = np.asarray(rows)
+    if atom_offsets.size != rows.size + 1 or atom_offsets[-1] != energy.size:
+        raise ValueError(f"atom_offsets must have len(rows) + 1 = {rows.size + 1} entries ending at "
+                         f"{energy.size} atoms, got {atom_offsets.size} ending at {atom_offsets[-1]}")
+    position = pd.Series(np.arange(rows.size), index=rows)
+    missing = np.setdiff1d(rings["row"].to_numpy(), rows)
+    if missing.size:
+        raise KeyError(f"rows of rings missing from the predictions: {missing[:10].tolist()}")
+    start = atom_offsets[position.loc[rings["row"].to_numpy()].to_numpy()]
+    n_mol = np.diff(atom_offsets)[position.loc[rings["row"].to_numpy()].to_numpy()]
+    e_c, e_ch, n_h = [], [], []
+    for s, n, ring, hs in zip(start, n_mol, rings["ring_atoms"], rings["ring_h_atoms"]):
+        ring, hs = np.asarray(ring, dtype=np.int64), np.asarray(hs, dtype=np.int64)
+        if ring.size and ring.max() >= n or hs.size and hs.max() >= n:
+            raise IndexError(f"ring atom index beyond the molecule's {n} atoms")
+        e_c.append(energy[s + ring].sum())
+        e_ch.append(e_c[-1] + energy[s + hs].sum())
+        n_h.append(hs.size)
+    return pd.DataFrame({"E_ring_C": e_c, "E_ring_CH": e_ch, "n_ring_H": n_h,
+                         "E_per_ring_C": np.asarray(e_c) / 6.0}, index=rings.index)
+
+
+def rank(metric) -> np.ndarray:
+    """Ring positions sorted from most stable (lowest metric) to least stable; ties keep input order."""
+    return np.argsort(np.asarray(metric, dtype=np.float64), kind="stable")
+
+
+def rank_agreement(metric_a, metric_b) -> dict:
+    """Spearman's ρ (and p-value) between two models' metrics on the same rings, plus the overlap of
+    their ten most stable rings."""
+    from scipy.stats import spearmanr
+
+    a, b = np.asarray(metric_a, dtype=np.float64), np.asarray(metric_b, dtype=np.float64)
+    res = spearmanr(a, b)
+    top = min(10, a.size)
+    overlap = len(set(rank(a)[:top].tolist()) & set(rank(b)[:top].tolist()))
+    return {"spearman": float(res.statistic), "p_value": float(res.pvalue), "n_rings": int(a.size),
+            "top10_overlap": overlap}
+
+
+def energy_shift(metric_bp, metric_schnet) -> dict:
+    """Does BP put more (more negative) energy on the ring than SchNet? Fraction of rings where BP's metric
+    is lower, the mean difference BP − SchNet and its standard deviation, in kcal/mol."""
+    a, b = np.asarray(metric_bp, dtype=np.float64), np.asarray(metric_schnet, dtype=np.float64)
+    d = a - b
+    return {"fraction BP lower": float((d < 0).mean()), "mean BP − SchNet": float(d.mean()),
+            "std BP − SchNet": float(d.std()), "n_rings": int(d.size)}
+
+
+# ----------------------------------------------------------------------------------------------- motifs
+def _heavy_copy(mol):
+    """Hydrogen-suppressed copy of ``mol`` and the map old atom index → new index (heavy atoms only)."""
+    from rdkit import Chem
+
+    mol = Chem.Mol(mol)
+    for atom in mol.GetAtoms():
+        atom.SetIntProp("orig_idx", atom.GetIdx())
+    heavy = Chem.RemoveHs(mol)
+    return heavy, {a.GetIntProp("orig_idx"): a.GetIdx() for a in heavy.GetAtoms()}
+
+
+def ring_motifs(rings: pd.DataFrame, motifs: dict | None = None) -> pd.DataFrame:
+    """Which substituent motifs each ring carries (booleans, one column per motif, indexed like ``rings``).
+
+    A SMARTS motif counts when its atom mapped ``:1`` is one of the ring's carbons (default
+    :data:`MOTIFS`); :data:`FUSED_5` is a 5-membered ring sharing two atoms with the ring, :data:`FUSED_O5`
+    such a ring containing oxygen; :data:`DONOR` = hydroxy or amine.
+    """
+    from rdkit import Chem
+
+    motifs = MOTIFS if motifs is None else motifs
+    queries = {}
+    for name, smarts in motifs.items():
+        q = Chem.MolFromSmarts(smarts)
+        if q is None:
+            raise ValueError(f"invalid SMARTS for motif {name!r}: {smarts!r}")
+        mapped = [a.GetIdx() for a in q.GetAtoms() if a.GetAtomMapNum() == 1]
+        queries[name] = (q, mapped[0] if mapped else 0)
+    out = []
+    cache = {}
+    for mol, ring in zip(rings["mol"], rings["ring_atoms"]):
+        key = id(mol)
+        if key not in cache:
+            cache[key] = _heavy_copy(mol)
+        heavy, new = cache[key]
+        ring_new = {new[i] for i in ring}
+        flags = {}
+        for name, (q, k) in queries.items():
+            flags[name] = any(m[k] in ring_new for m in heavy.GetSubstructMatches(q))
+        fused5 = [r for r in heavy.GetRingInfo().AtomRings() if len(r) == 5 and len(ring_new & set(r)) >= 2]
+        flags[FUSED_5] = bool(fused5)
+        flags[FUSED_O5] = any(heavy.GetAtomWithIdx(i).GetAtomicNum() == 8 for r in fused5 for i in r)
+        if "hydroxy (c–OH)" in flags and "amine (c–NH2)" in flags:
+            flags[DONOR] = flags["hydroxy (c–OH)"] or flags["amine (c–NH2)"]
+        out.append(flags)
+    cols = list(motifs) + [FUSED_5, FUSED_O5] + ([DONOR] if out and DONOR in out[0] else [])
+    return pd.DataFrame(out, columns=cols, index=rings.index).astype(bool)
+
+
+def motif_table(motifs: pd.DataFrame, metrics: dict, tops=(10, 50)) -> pd.DataFrame:
+    """Fraction of rings carrying each motif: among all rings and among each model's ``top`` most stable.
+
+    Args:
+        motifs: boolean DataFrame from :func:`ring_motifs` (one line per ring).
+        metrics: ``{model name: metric per ring}`` (same ring order; lower = more stable).
+        tops: sizes of the top lists.
+
+    Returns:
+        DataFrame, one line per motif: ``all rings`` and ``<model> top <k>`` fractions (0–1) and, for
+        reference, ``n (all)`` the number of rings with the motif.
+    """
+    flags = motifs.to_numpy(dtype=bool)
+    table = {"n (all)": flags.sum(0), "all rings": flags.mean(0)}
+    for name, metric in metrics.items():
+        order = rank(metric)
+        for k in tops:
+            table[f"{name} top {k}"] = flags[order[:k]].mean(0)
+    return pd.DataFrame(table, index=motifs.columns)
