@@ -335,19 +335,13 @@ def main(argv=None):
                         help="batches of 100 molecules per pass (default 2 with --quick, else 5); "
                              "inference uses half as many batches of 500 (at least 1)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the molecule draw")
-    parser.add_argument("--qm9-cache", default=None,
-                        help="QM9 cache folder (default: the user cache folder 'xatom-bench', kept apart from "
-                             "xatom's own because the cache is keyed to the qm9pack files of one environment)")
+    parser.add_argument("--qm9-cache", default=None, help="QM9 cache folder (default: xatom's user cache)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     timing = Timing(warmup=1, repeats=3) if args.quick else Timing(warmup=2, repeats=7)
     n_batches = args.batches or (2 if args.quick else 5)
     n_inference_batches = max(1, n_batches // 2)
 
-    if args.qm9_cache is None:
-        import platformdirs
-
-        args.qm9_cache = platformdirs.user_cache_dir("xatom-bench")
     data = load_qm9(cache_dir=args.qm9_cache)
     train_batches = draw_batches(data, n_batches, TRAIN_BATCH_SIZE, args.seed)
     inference_batches = draw_batches(data, n_inference_batches, INFERENCE_BATCH_SIZE, args.seed + 1)

@@ -102,7 +102,9 @@ def test_compare_to_reference_and_variance_explained():
     pd.testing.assert_frame_equal(P.compare_to_reference(t, "mulliken"), c)
     assert P.variance_explained([1.0, 1.0, 3.0, 3.0], ["a", "a", "b", "b"]) == pytest.approx(1.0)
     assert P.variance_explained([1.0, 3.0, 1.0, 3.0], ["a", "a", "b", "b"]) == pytest.approx(0.0)
-    assert P.verdict(True) == "holds" and P.verdict(False) == "does not hold" and P.verdict(float("nan")) == P.NEEDS_FOLDS
+    assert P.verdict(True) == "holds" and P.verdict(False) == "does not hold"
+    assert P.verdict(float("nan")) == P.verdict(None) == P.NEEDS_FOLDS
+    assert P.verdict(None, missing="no atoms") == "no atoms"
 
 
 @pytest.mark.parametrize("smiles, labels", [
