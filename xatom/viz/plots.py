@@ -31,7 +31,7 @@ def histograms(columns: dict, xlabels: dict, bins: int = 80, title: str | None =
     return fig
 
 
-def learning_curves(logs: dict, unit: dict):
+def learning_curves(logs: dict):
     """Validation MAE per epoch (log scale) for each model; ``logs`` maps name → DataFrame of log.csv."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     for name, log in logs.items():

@@ -1,7 +1,6 @@
 """3D molecule views with py3Dmol, plus static pictures for places without JavaScript."""
 from __future__ import annotations
 
-import numpy as np
 
 from ..molecule import Molecule
 
@@ -28,13 +27,6 @@ def grid_image(smiles: list[str], legends: list[str], mols_per_row: int = 4, siz
 
     mols = [Chem.MolFromSmiles(s) for s in smiles]
     return Draw.MolsToGridImage(mols, molsPerRow=mols_per_row, subImgSize=size, legends=legends)
-
-
-def element_colors(numbers: np.ndarray) -> list[str]:
-    """CPK-like colours per atom, for static matplotlib scatter plots."""
-    palette = {1: "#bbbbbb", 6: "#303030", 7: "#3050f8", 8: "#ff0d0d", 9: "#90e050"}
-    return [palette.get(int(z), "#ff1493") for z in numbers]
-
 
 def highlighted_grid_image(mols, highlights, legends, mols_per_row: int = 5, size=(230, 190),
                            keep_hydrogens=False):
