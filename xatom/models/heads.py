@@ -59,8 +59,12 @@ class EnergyHead(nn.Module):
         # floor: on (nearly) additive data a zero scale would silence the network
         self.scale_kcal.fill_(max(float(residual.std() / np.sqrt(np.diff(offsets).mean())), 0.1))
 
+    def atomic_energy(self, y: torch.Tensor, Z: torch.Tensor) -> torch.Tensor:
+        """Ê_i = s·y_i + b_{Z_i} in kcal/mol from the network's per-atom scalars y_i."""
+        return y * self.scale_kcal + self.baseline_kcal[Z]
+
     def forward(self, y: torch.Tensor, batch: Batch) -> dict:
-        atomic = y * self.scale_kcal + self.baseline_kcal[batch.Z]
+        atomic = self.atomic_energy(y, batch.Z)
         return {self.latent: atomic, self.target: _molecule_sum(atomic, batch)}
 
 

@@ -1,0 +1,98 @@
+"""Grids around molecules, the proximity field, isosurface meshes and Gaussian cube files."""
+import numpy as np
+import pytest
+
+import xatom
+from physics import random_rotation
+from xatom.analysis.grids import Grid, box_grid, molecular_plane, principal_axes, proximity
+from xatom.errors import DataFormatError, ShapeError
+from xatom.viz.cube import read_cube, write_cube
+from xatom.viz.fields import isosurface_mesh, sample
+
+
+def test_grid_points_run_last_axis_fastest():
+    grid = Grid([1.0, 2.0, 3.0], np.eye(3) * [0.1, 0.2, 0.3], (2, 3, 4))
+    points = grid.points()
+    assert points.shape == (24, 3)
+    np.testing.assert_allclose(points[1] - points[0], [0, 0, 0.3])
+    np.testing.assert_allclose(points[4] - points[0], [0, 0.2, 0])
+    np.testing.assert_allclose(points[-1], [1.1, 2.4, 3.9])
+
+
+def test_box_grid_keeps_the_margin_around_every_atom(glycine):
+    grid = box_grid(glycine.positions, spacing=0.3, margin=2.0)
+    points = grid.points()
+    assert np.all(points.min(0) <= glycine.positions.min(0) - 2.0 + 1e-9)
+    assert np.all(points.max(0) >= glycine.positions.max(0) + 2.0 - 1e-9)
+
+
+def test_molecular_plane_of_benzene_holds_all_atoms(benzene):
+    plane = molecular_plane(benzene.positions, n=50)
+    unit = plane.axes / plane.spacing[:, None]
+    normal = np.cross(unit[0], unit[1])
+    assert np.abs((benzene.positions - plane.origin) @ normal).max() < 0.05
+    centre = plane.points().mean(0)
+    np.testing.assert_allclose(centre, benzene.positions.mean(0), atol=1e-9)
+
+
+def test_rotated_grid_points_are_the_rotated_points(glycine):
+    plane = molecular_plane(glycine.positions, n=12)
+    rot, centre = random_rotation(5), np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(plane.rotated(rot, centre).points(), (plane.points() - centre) @ rot.T + centre,
+                               atol=1e-12)
+
+
+def test_principal_axes_turn_with_the_molecule(glycine):
+    _, axes = principal_axes(glycine.positions)
+    rot = random_rotation(7)
+    _, turned = principal_axes(glycine.positions @ rot.T)
+    np.testing.assert_allclose(turned, axes @ rot.T, atol=1e-8)
+
+
+def test_proximity_of_one_atom_is_inverse_square_distance():
+    np.testing.assert_allclose(proximity([[2.0, 0, 0], [0, 0, 0.5]], [[0.0, 0, 0]]), [0.25, 4.0])
+
+
+def test_isosurface_vertices_lie_on_the_isosurface(water):
+    grid = box_grid(water.positions, spacing=0.1, margin=2.0)
+    values = proximity(grid.points(), water.positions)
+    verts, faces = isosurface_mesh(grid, values, 2.0)
+    assert len(faces) > 100
+    np.testing.assert_allclose(proximity(verts, water.positions), 2.0, rtol=0.03)
+    np.testing.assert_allclose(sample(grid, values, grid.points()[:50]), values[:50], rtol=1e-9)
+    with pytest.raises(ValueError, match="outside the field's range"):
+        isosurface_mesh(grid, values, -1.0)
+
+
+def test_cube_file_round_trip(tmp_path, glycine):
+    grid = Grid(glycine.positions.min(0) - 1.0, random_rotation(3) * 0.25, (7, 5, 9))
+    values = np.random.default_rng(0).normal(size=grid.shape) * 10
+    path = write_cube(tmp_path / "field.cube", glycine, grid, values, comment="Ω_C in kcal/mol")
+    molecule, back, read, comment = read_cube(path)
+    assert comment == "Ω_C in kcal/mol" and back.shape == grid.shape
+    np.testing.assert_allclose(back.origin, grid.origin, atol=1e-5)
+    np.testing.assert_allclose(back.axes, grid.axes, atol=1e-5)
+    np.testing.assert_allclose(read, values, rtol=1e-5)
+    np.testing.assert_array_equal(molecule.numbers, glycine.numbers)
+    np.testing.assert_allclose(molecule.positions, glycine.positions, atol=1e-5)
+
+
+def test_cube_errors(tmp_path, water):
+    plane = molecular_plane(water.positions, n=5)
+    with pytest.raises(ShapeError, match="3D"):
+        write_cube(tmp_path / "a.cube", water, plane, np.zeros(25))
+    box = box_grid(water.positions, 0.5, 1.0)
+    with pytest.raises(ShapeError):
+        write_cube(tmp_path / "a.cube", water, box, np.zeros(box.n_points + 1))
+    (tmp_path / "bad.cube").write_text("not\na cube\n")
+    with pytest.raises(DataFormatError):
+        read_cube(tmp_path / "bad.cube")
+
+
+def test_bad_grids_are_refused():
+    with pytest.raises(ShapeError):
+        Grid([0, 0], np.eye(3), (2, 2, 2))
+    with pytest.raises(ShapeError):
+        Grid([0, 0, 0], np.eye(3), (2, 0, 2))
+    with pytest.raises(ShapeError):
+        box_grid(np.zeros((0, 3)))

@@ -1,0 +1,136 @@
+"""Pictures of 3D fields around a molecule (local chemical potential Ω, electrostatic potential).
+
+* :func:`plane_contours`: a cut plane as a filled contour plot, negative levels dashed, atoms near the
+  plane drawn on top (matplotlib, static).
+* :func:`isosurface_figure`: the isosurface of one field (e.g. Σ_i ‖r − r_i‖⁻²) coloured by another
+  (Ω or ESP), drawn with matplotlib from a marching-cubes mesh (static: GitHub, nbval, HTML report).
+* :func:`isosurface_view`: the same as an interactive py3Dmol view (3Dmol.js colours the isosurface of
+  one cube volume by the values of another).
+
+Colours: blue = positive, red = negative, white = zero, on a range symmetric about zero.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ..analysis.grids import Grid
+from ..molecule import Molecule
+from .cube import cube_text
+
+ATOM_COLOURS = {1: "white", 6: "0.35", 7: "tab:blue", 8: "tab:red", 9: "tab:green", 16: "gold", 17: "lime"}
+CMAP = "RdBu"
+
+
+def symmetric_limit(values, quantile: float = 0.98) -> float:
+    """A colour limit v such that [−v, v] holds the given quantile of |values|."""
+    values = np.asarray(values, dtype=float)
+    finite = np.abs(values[np.isfinite(values)])
+    return float(np.quantile(finite, quantile)) if finite.size else 1.0
+
+
+def plane_contours(grid: Grid, values, molecule: Molecule, label: str, ax=None, limit: float | None = None,
+                   n_levels: int = 21, atom_window: float = 1.0, title: str | None = None):
+    """Filled contours of a field on a 2D grid, contour lines dashed where negative.
+
+    Args:
+        grid: a 2D :class:`~xatom.analysis.grids.Grid` (e.g. :func:`~xatom.analysis.grids.molecular_plane`).
+        values: the field at ``grid.points()``, any shape with ``grid.n_points`` entries.
+        molecule: drawn as dots where atoms lie within ``atom_window`` Å of the plane.
+        label: colour-bar label with the unit, e.g. ``"Ω_C (kcal/mol)"``.
+        limit: colour range ±limit (default: 98th percentile of |values|).
+    """
+    if len(grid.shape) != 2:
+        raise ValueError("plane_contours needs a 2D grid")
+    values = np.asarray(values, dtype=float).reshape(grid.shape)
+    limit = symmetric_limit(values) if limit is None else float(limit)
+    fig = None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.6, 4.0))
+    u, v = grid.coordinates()
+    levels = np.linspace(-limit, limit, n_levels)
+    clipped = np.clip(values, -limit, limit)
+    filled = ax.contourf(u, v, clipped.T, levels=levels, cmap=CMAP, extend="neither")
+    ax.contour(u, v, clipped.T, levels=levels, colors="k", linewidths=0.4, negative_linestyles="dashed")
+    unit = grid.axes / grid.spacing[:, None]
+    rel = molecule.positions - grid.origin
+    normal = np.cross(unit[0], unit[1])
+    near = np.abs(rel @ normal) < atom_window
+    xy = rel[near] @ unit.T
+    ax.scatter(xy[:, 0], xy[:, 1], s=[60 if z > 1 else 25 for z in molecule.numbers[near]],
+               c=[ATOM_COLOURS.get(int(z), "purple") for z in molecule.numbers[near]], edgecolors="k", zorder=3)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x in plane (Å)")
+    ax.set_ylabel("y in plane (Å)")
+    if title:
+        ax.set_title(title, fontsize=10)
+    (fig or ax.figure).colorbar(filled, ax=ax, label=label, shrink=0.85, ticks=np.linspace(-limit, limit, 5))
+    return fig or ax.figure
+
+
+def isosurface_mesh(grid: Grid, surface_values, isovalue: float):
+    """Vertices (Å, (n, 3)) and triangles of the isosurface ``surface_values = isovalue`` (marching cubes)."""
+    from skimage.measure import marching_cubes
+
+    volume = np.asarray(surface_values, dtype=float).reshape(grid.shape)
+    if not volume.min() < isovalue < volume.max():
+        raise ValueError(f"isovalue {isovalue} lies outside the field's range [{volume.min():.3g}, {volume.max():.3g}]")
+    verts, faces, _, _ = marching_cubes(volume, level=isovalue)
+    return grid.origin + verts @ grid.axes, faces
+
+
+def sample(grid: Grid, values, points) -> np.ndarray:
+    """Trilinear interpolation of a field on a 3D grid at arbitrary points (Å)."""
+    from scipy.ndimage import map_coordinates
+
+    volume = np.asarray(values, dtype=float).reshape(grid.shape)
+    index = (np.asarray(points, dtype=float) - grid.origin) @ np.linalg.inv(grid.axes)
+    return map_coordinates(volume, index.T, order=1, mode="nearest")
+
+
+def isosurface_figure(molecule: Molecule, grid: Grid, surface_values, colour_values, isovalue: float, label: str,
+                      limit: float | None = None, ax=None, title: str | None = None, view=(25, -60)):
+    """Static 3D picture: isosurface of ``surface_values`` coloured by ``colour_values`` (both on ``grid``)."""
+    from matplotlib import cm, colors
+    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+
+    verts, faces = isosurface_mesh(grid, surface_values, isovalue)
+    on_faces = sample(grid, colour_values, verts[faces].mean(1))
+    limit = symmetric_limit(on_faces) if limit is None else float(limit)
+    norm = colors.Normalize(-limit, limit)
+    cmap = plt.get_cmap(CMAP)
+    fig = None
+    if ax is None:
+        fig = plt.figure(figsize=(4.6, 4.2))
+        ax = fig.add_subplot(projection="3d")
+    mesh = Poly3DCollection(verts[faces], facecolors=cmap(norm(on_faces)), edgecolor="none", alpha=0.9)
+    ax.add_collection3d(mesh)
+    R = molecule.positions
+    ax.scatter(*R.T, s=[50 if z > 1 else 20 for z in molecule.numbers],
+               c=[ATOM_COLOURS.get(int(z), "purple") for z in molecule.numbers], edgecolors="k", depthshade=False)
+    low, high = verts.min(0), verts.max(0)
+    centre, half = (low + high) / 2, (high - low).max() / 2
+    for setter, c in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), centre):
+        setter(c - half, c + half)
+    ax.set_box_aspect((1, 1, 1))
+    ax.view_init(*view)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=10)
+    (fig or ax.figure).colorbar(cm.ScalarMappable(norm, cmap), ax=ax, label=label, shrink=0.7)
+    return fig or ax.figure
+
+
+def isosurface_view(molecule: Molecule, grid: Grid, surface_values, colour_values, isovalue: float,
+                    limit: float, width: int = 360, height: int = 300, opacity: float = 0.85):
+    """Interactive py3Dmol view: isosurface of ``surface_values`` coloured by ``colour_values`` in [−limit, limit]."""
+    import py3Dmol
+
+    view = py3Dmol.view(width=width, height=height)
+    view.addModel(molecule.to_xyz(), "xyz")
+    view.setStyle({"stick": {"radius": 0.12}, "sphere": {"scale": 0.22}})
+    view.addVolumetricData(cube_text(molecule, grid, surface_values), "cube",
+                           {"isoval": float(isovalue), "opacity": opacity, "voldata": cube_text(molecule, grid, colour_values),
+                            "volformat": "cube", "volscheme": {"gradient": "rwb", "min": -float(limit), "max": float(limit)}})
+    view.zoomTo()
+    return view
