@@ -4,7 +4,7 @@ import pytest
 
 import xatom
 from physics import random_rotation
-from xatom.analysis.grids import Grid, box_grid, molecular_plane, principal_axes, proximity
+from xatom.analysis.grids import Grid, box_grid, molecular_plane, principal_axes, proximity, surface_sign_patches
 from xatom.errors import DataFormatError, ShapeError
 from xatom.viz.cube import read_cube, write_cube
 from xatom.viz.fields import isosurface_mesh, sample
@@ -96,3 +96,16 @@ def test_bad_grids_are_refused():
         Grid([0, 0, 0], np.eye(3), (2, 0, 2))
     with pytest.raises(ShapeError):
         box_grid(np.zeros((0, 3)))
+
+
+def test_sign_patches_count_connected_regions(water):
+    grid = box_grid(water.positions, spacing=0.15, margin=2.0)
+    verts, faces = isosurface_mesh(grid, proximity(grid.points(), water.positions), 2.0)
+    tri = verts[faces]
+    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    centre = tri.mean(1)
+    halves = surface_sign_patches(faces, centre[:, 2] - water.positions[:, 2].mean(), area)  # split by a plane
+    assert halves["negative_patches"] == 1 and halves["positive_patches"] == 1
+    assert halves["negative_area_in_5_largest"] == pytest.approx(1.0)
+    slabs = surface_sign_patches(faces, np.sin(centre[:, 0] * 4.0), area)  # stripes across the surface
+    assert slabs["negative_patches"] + slabs["positive_patches"] > 2

@@ -51,6 +51,7 @@ def reproduce(output: Path, only=None, device: str = "cpu", timeout_s: int = 120
                 nbformat.write(nb, output / path.name)
                 print(f"\nxatom reproduce: {path.name} failed in cell {failing}:\n{str(err)[-2000:]}", file=sys.stderr)
                 return 1
+            nb.metadata.pop("widgets", None)  # live widget state: MBs of HTML; each widget has a static picture
             nbformat.write(nb, output / path.name)
             html, _ = HTMLExporter().from_notebook_node(nb)
             (output / path.with_suffix(".html").name).write_text(html)

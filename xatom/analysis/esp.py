@@ -50,3 +50,43 @@ def electrostatic_potential(points, positions, charges, probe_charge: float = 1.
 def kcal_to_volt(energy_kcal, probe_charge: float = 1.0):
     """Potential in V from the energy (kcal/mol) of a probe of charge ``probe_charge`` e."""
     return np.asarray(energy_kcal) / EV_TO_KCAL_PER_MOL / probe_charge
+
+
+def sign_near_atoms(molecule, charges, elements=("H", "N", "O", "F"), distance: float = 1.0):
+    """The ESP (+1 e probe) at a point ``distance`` Å outside every atom of the given elements.
+
+    The point lies on the side away from the atom's bonded neighbours (:func:`~xatom.analysis.grids.outward_points`),
+    where a probe meets that atom first. Meant for terminal atoms (H, F, a hydroxyl or carbonyl O, a pyridine
+    N); a carbon is buried under its neighbours, so its side is not probed this way. Returns a DataFrame with one row per element present: number of
+    atoms, mean ESP (kcal/mol) and the fraction of atoms where it is positive.
+    """
+    import pandas as pd
+
+    from .grids import outward_points
+
+    symbols = np.array(molecule.symbols)
+    rows = []
+    for el in elements:
+        atoms = np.where(symbols == el)[0]
+        if atoms.size == 0:
+            continue
+        esp = electrostatic_potential(outward_points(molecule.positions, atoms, distance), molecule.positions, charges)
+        rows.append({"element": el, "atoms": int(atoms.size), "mean_esp_kcal": float(esp.mean()),
+                     "positive_fraction": float((esp > 0).mean())})
+    return pd.DataFrame(rows)
+
+
+def ring_face_points(molecule, distance: float = 1.5) -> list[np.ndarray]:
+    """For every aromatic ring (bonds perceived from the 3D geometry), the two points ``distance`` Å above
+    and below the ring centre along the ring's normal: where a probe meets the π face. Returns one
+    (2, 3) array per ring, in Å."""
+    from .grids import principal_axes
+    from .rings import mol_from_geometry
+
+    mol = mol_from_geometry(molecule.numbers, molecule.positions, molecule.charge)
+    faces = []
+    for ring in mol.GetRingInfo().AtomRings():
+        if all(mol.GetAtomWithIdx(i).GetIsAromatic() for i in ring):
+            centre, axes = principal_axes(molecule.positions[list(ring)])
+            faces.append(np.array([centre + distance * axes[2], centre - distance * axes[2]]))
+    return faces

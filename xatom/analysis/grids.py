@@ -133,3 +133,89 @@ def _positions(positions) -> np.ndarray:
     if not np.isfinite(positions).all():
         raise NonFiniteError("positions contain NaN or infinite values")
     return positions
+
+
+def steepness_by_distance(grid: Grid, values, positions, shells=(0.0, 1.0, 1.5, 2.0, 3.0, 5.0)):
+    """Mean and 90th percentile of |∇f| (per Å) on a 2D cut, by distance of the point to the nearest atom.
+
+    Args:
+        grid: the 2D grid the field was evaluated on.
+        values: field at ``grid.points()``.
+        positions: atom positions in Å.
+        shells: edges of the distance shells in Å.
+    Returns:
+        DataFrame indexed by shell ("0.0–1.0 Å", …) with columns ``points``, ``mean_gradient``, ``p90_gradient``.
+    """
+    import pandas as pd
+
+    if len(grid.shape) != 2:
+        raise ShapeError("steepness_by_distance needs a 2D grid")
+    values = np.asarray(values, dtype=float).reshape(grid.shape)
+    gu, gv = np.gradient(values, *grid.spacing)
+    magnitude = np.hypot(gu, gv).ravel()
+    nearest = np.sqrt(1.0 / proximity_max(grid.points(), positions))
+    rows = []
+    for low, high in zip(shells[:-1], shells[1:]):
+        inside = (nearest >= low) & (nearest < high)
+        sel = magnitude[inside]
+        rows.append({"shell": f"{low:.1f}–{high:.1f} Å", "points": int(inside.sum()),
+                     "mean_gradient": float(sel.mean()) if sel.size else np.nan,
+                     "p90_gradient": float(np.quantile(sel, 0.9)) if sel.size else np.nan})
+    return pd.DataFrame(rows).set_index("shell")
+
+
+def proximity_max(points, positions) -> np.ndarray:
+    """max_i ‖r − r_i‖⁻² in Å⁻², i.e. 1 / (distance to the nearest atom)²."""
+    points, positions = _positions(points), _positions(positions)
+    out = np.empty(len(points))
+    for start in range(0, len(points), 65536):
+        d2 = ((points[start:start + 65536, None, :] - positions[None]) ** 2).sum(-1)
+        out[start:start + 65536] = 1.0 / np.maximum(d2.min(1), 1e-12)
+    return out
+
+
+def outward_points(positions, atoms, distance: float = 1.0, bond_length: float = 1.6) -> np.ndarray:
+    """For each atom in ``atoms``, the point ``distance`` Å away from it, pointing away from its bonded neighbours.
+
+    The direction is from the mean of the atom's neighbours (atoms closer than ``bond_length`` Å) through the
+    atom: outward along a C–H bond, or along the bisector opposite an O's two neighbours. An atom without
+    neighbours gets the direction away from the centroid of the molecule.
+    """
+    positions = _positions(positions)
+    out = []
+    for a in np.atleast_1d(atoms):
+        d = np.linalg.norm(positions - positions[a], axis=1)
+        neighbours = (d > 0) & (d < bond_length)
+        anchor = positions[neighbours].mean(0) if neighbours.any() else positions.mean(0)
+        direction = positions[a] - anchor
+        norm = np.linalg.norm(direction)
+        direction = direction / norm if norm > 1e-8 else np.array([0.0, 0.0, 1.0])
+        out.append(positions[a] + distance * direction)
+    return np.array(out).reshape(-1, 3)
+
+
+def surface_sign_patches(faces, face_values, face_area) -> dict:
+    """How the sign of a field is organised on a triangulated surface.
+
+    Triangles sharing a vertex are neighbours; connected triangles of one sign form a patch. Returns, per
+    sign, the number of patches covering at least 1 % of the surface (``*_patches``) and the share of that
+    sign's area in its five largest patches (``*_area_in_5_largest``): few large patches = clearly separated
+    regions, many small ones = speckle.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    faces = np.asarray(faces)
+    face_values, face_area = np.asarray(face_values, float), np.asarray(face_area, float)
+    n_faces, n_verts = len(faces), int(faces.max()) + 1
+    incidence = coo_matrix((np.ones(faces.size), (np.repeat(np.arange(n_faces), 3), faces.ravel())),
+                           shape=(n_faces, n_verts)).tocsr()
+    result = {}
+    for name, mask in (("negative", face_values < 0), ("positive", face_values >= 0)):
+        sub = incidence[np.where(mask)[0]]
+        adjacency = sub @ sub.T
+        n, labels = connected_components(adjacency, directed=False) if mask.any() else (0, np.zeros(0, int))
+        areas = np.sort(np.bincount(labels, weights=face_area[mask]))[::-1] if n else np.zeros(0)
+        result[f"{name}_patches"] = int((areas >= 0.01 * face_area.sum()).sum())
+        result[f"{name}_area_in_5_largest"] = float(areas[:5].sum() / max(face_area[mask].sum(), 1e-12)) if n else np.nan
+    return result

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
-from ..analysis.grids import Grid
+from ..analysis.grids import Grid, principal_axes
 from ..molecule import Molecule
 from .cube import cube_text
 
@@ -30,7 +31,7 @@ def symmetric_limit(values, quantile: float = 0.98) -> float:
 
 
 def plane_contours(grid: Grid, values, molecule: Molecule, label: str, ax=None, limit: float | None = None,
-                   n_levels: int = 21, atom_window: float = 1.0, title: str | None = None):
+                   n_levels: int = 17, atom_window: float = 1.0, title: str | None = None):
     """Filled contours of a field on a 2D grid, contour lines dashed where negative.
 
     Args:
@@ -51,7 +52,7 @@ def plane_contours(grid: Grid, values, molecule: Molecule, label: str, ax=None, 
     levels = np.linspace(-limit, limit, n_levels)
     clipped = np.clip(values, -limit, limit)
     filled = ax.contourf(u, v, clipped.T, levels=levels, cmap=CMAP, extend="neither")
-    ax.contour(u, v, clipped.T, levels=levels, colors="k", linewidths=0.4, negative_linestyles="dashed")
+    ax.contour(u, v, clipped.T, levels=levels[::2], colors="k", linewidths=0.4, negative_linestyles="dashed")
     unit = grid.axes / grid.spacing[:, None]
     rel = molecule.positions - grid.origin
     normal = np.cross(unit[0], unit[1])
@@ -64,7 +65,7 @@ def plane_contours(grid: Grid, values, molecule: Molecule, label: str, ax=None, 
     ax.set_ylabel("y in plane (Å)")
     if title:
         ax.set_title(title, fontsize=10)
-    (fig or ax.figure).colorbar(filled, ax=ax, label=label, shrink=0.85, ticks=np.linspace(-limit, limit, 5))
+    (fig or ax.figure).colorbar(filled, ax=ax, label=label, shrink=0.85, ticks=MaxNLocator(5))
     return fig or ax.figure
 
 
@@ -89,8 +90,12 @@ def sample(grid: Grid, values, points) -> np.ndarray:
 
 
 def isosurface_figure(molecule: Molecule, grid: Grid, surface_values, colour_values, isovalue: float, label: str,
-                      limit: float | None = None, ax=None, title: str | None = None, view=(25, -60)):
-    """Static 3D picture: isosurface of ``surface_values`` coloured by ``colour_values`` (both on ``grid``)."""
+                      limit: float | None = None, ax=None, title: str | None = None, view=(35, -60)):
+    """Static 3D picture: isosurface of ``surface_values`` coloured by ``colour_values`` (both on ``grid``).
+
+    Drawn in the molecule's principal-axes frame (its best plane horizontal), seen from elevation/azimuth
+    ``view`` in degrees, so every molecule is shown the same way whatever its orientation in the file.
+    """
     from matplotlib import cm, colors
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
@@ -103,21 +108,23 @@ def isosurface_figure(molecule: Molecule, grid: Grid, surface_values, colour_val
     if ax is None:
         fig = plt.figure(figsize=(4.6, 4.2))
         ax = fig.add_subplot(projection="3d")
+    centre, frame = principal_axes(molecule.positions)
+    verts = (verts - centre) @ frame.T
     mesh = Poly3DCollection(verts[faces], facecolors=cmap(norm(on_faces)), edgecolor="none", alpha=0.9)
     ax.add_collection3d(mesh)
-    R = molecule.positions
+    R = (molecule.positions - centre) @ frame.T
     ax.scatter(*R.T, s=[50 if z > 1 else 20 for z in molecule.numbers],
                c=[ATOM_COLOURS.get(int(z), "purple") for z in molecule.numbers], edgecolors="k", depthshade=False)
     low, high = verts.min(0), verts.max(0)
-    centre, half = (low + high) / 2, (high - low).max() / 2
-    for setter, c in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), centre):
+    middle, half = (low + high) / 2, (high - low).max() / 2
+    for setter, c in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), middle):
         setter(c - half, c + half)
     ax.set_box_aspect((1, 1, 1))
     ax.view_init(*view)
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=10)
-    (fig or ax.figure).colorbar(cm.ScalarMappable(norm, cmap), ax=ax, label=label, shrink=0.7)
+    (fig or ax.figure).colorbar(cm.ScalarMappable(norm, cmap), ax=ax, label=label, shrink=0.6, pad=0.02)
     return fig or ax.figure
 
 

@@ -1,0 +1,72 @@
+"""Notebook explorers: molecule picking, callbacks and static pictures, exercised without a browser."""
+import matplotlib
+import numpy as np
+import pytest
+
+from physics import small_model, with_fitted_baseline
+from xatom.data.lookup import molecule_from_text
+from xatom.errors import SmilesParseError
+from xatom.inference import predict_molecules
+from xatom.viz.widgets import FieldExplorer, MoleculeExplorer
+
+matplotlib.use("Agg")
+
+MODELS = {"schnet-energy": with_fitted_baseline(small_model("schnet", "energy", seed=1)),
+          "bp-energy": small_model("bp", "energy", seed=2),
+          "schnet-dipole": small_model("schnet", "dipole", seed=3),
+          "bp-dipole": small_model("bp", "dipole", seed=4)}
+
+
+def load(name, fold):
+    return MODELS[name]
+
+
+def test_molecule_from_text_finds_qm9_molecules_and_falls_back_to_rdkit(qm9):
+    mol, source = molecule_from_text("c1ccccc1", qm9)
+    assert mol.n_atoms == 12 and "QM9 molecule" in source and "DFT" in source
+    mol, source = molecule_from_text(str(qm9.index[5]), qm9)
+    assert mol.n_atoms == qm9.n_atoms[5]
+    mol, source = molecule_from_text("CCCCCCCCCCCC", qm9)  # 12 heavy atoms: not in QM9
+    assert mol.n_atoms == 38 and "RDKit" in source and "not in QM9" in source
+    with pytest.raises(SmilesParseError):
+        molecule_from_text("C1CC(", qm9)
+    with pytest.raises(KeyError):
+        molecule_from_text("999999999", qm9)
+
+
+def test_molecule_explorer_values_table_and_callbacks():
+    ex = MoleculeExplorer(load=load, start="CCO")
+    assert ex.molecule.n_atoms == 9
+    energy = predict_molecules(MODELS["schnet-energy"], ex.molecule)["energy_kcal"][0]
+    assert ex.values().sum() == pytest.approx(energy, rel=1e-5)
+    assert list(ex.table().columns) == ["atom", "element", "Ê_i (kcal/mol)"]
+    box = ex.widget()
+    controls = ex._controls
+    controls["model"].value = "bp-dipole"
+    assert ex.model_name == "bp-dipole" and abs(ex.values().sum()) < 1e-5  # neutral latent charges
+    controls["text"].value = "C1CC("  # a typo: message, previous molecule kept, nothing raised
+    assert "⚠" in controls["status"].value and ex.molecule.n_atoms == 9
+    controls["text"].value = "O"
+    assert ex.molecule.n_atoms == 3 and "RDKit" in controls["status"].value
+    assert box.children and isinstance(ex.static_figure(), matplotlib.figure.Figure)
+
+
+def test_field_explorer_switches_fields_probes_and_cuts():
+    ex = FieldExplorer(load=load, spacing=0.5, start="C=O")
+    omega_c = ex.volume()
+    assert omega_c.shape == (ex.box.n_points,) and np.isfinite(omega_c).all()
+    ex.widget()
+    c = ex._controls
+    c["probe"].value = "O"
+    assert not np.allclose(ex.volume(), omega_c)
+    c["field"].value = "ESP, SchNet charges"
+    assert c["probe"].disabled and "ESP" in ex.label
+    esp = ex.volume()
+    assert esp.shape == omega_c.shape and not np.allclose(esp, ex._cache[("Ω (local chemical potential)", "O", 0)])
+    c["offset"].value = 1.0
+    plane, values = ex.cut(1.0, n=20)
+    assert values.shape == (400,) and np.isfinite(values).all()
+    c["isovalue"].value = 2.0
+    c["text"].value = "not a molecule"
+    assert "⚠" in c["status"].value and ex.molecule.n_atoms == 4
+    assert isinstance(ex.static_figure(), matplotlib.figure.Figure)

@@ -1,0 +1,25 @@
+"""Execute notebooks in place, as they are committed (outputs saved, live widget state dropped):
+
+    python tools/run_notebooks.py 05 06      # by number; no argument: all
+"""
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+if __name__ == "__main__":
+    wanted = set(sys.argv[1:])
+    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        if wanted and path.name[:2] not in wanted:
+            continue
+        nb = nbformat.read(path, as_version=4)
+        t0 = time.time()
+        NotebookClient(nb, timeout=1200, kernel_name="python3",
+                       resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+        nb.metadata.pop("widgets", None)  # live widget state (MBs of HTML); the static pictures stay
+        nbformat.write(nb, path)
+        print(f"{path.name}: {time.time() - t0:.0f} s, {path.stat().st_size / 1e3:.0f} kB")

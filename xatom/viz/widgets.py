@@ -1,0 +1,281 @@
+"""Interactive explorers for the notebooks (ipywidgets + py3Dmol), each with a static fallback picture.
+
+* :class:`MoleculeExplorer`: pick a molecule (QM9 index, SMILES found in QM9, or any SMILES), a model and
+  a fold; atoms are coloured by their latent energy Ê_i or charge q̂_i, with values as labels, a table, and
+  a colour bar.
+* :class:`FieldExplorer`: the same molecule picker plus field (local chemical potential Ω or ESP), probe
+  element, model, cut-plane offset and isovalue; a live isosurface and a contour plot of the cut.
+
+The computing lives in plain methods (``select``, ``values``, ``field``), the widgets only call them, so
+everything is testable without a browser. ``static_figure()`` gives the picture used where no JavaScript
+runs (GitHub, nbval, the HTML report).
+"""
+from __future__ import annotations
+
+import functools
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib import cm, colors
+
+from .. import zoo
+from ..analysis.esp import electrostatic_potential
+from ..analysis.grids import box_grid, molecular_plane, proximity
+from ..analysis.probe import LocalChemicalPotential
+from ..data.lookup import molecule_from_text
+from ..errors import XatomError
+from ..inference import latent_values
+from . import fields
+
+LATENT_LABELS = {"energy": "Ê_i (kcal/mol)", "dipole": "q̂_i (e)"}
+
+
+@functools.lru_cache(maxsize=16)
+def _shipped(name: str, fold: int):
+    return zoo.load(name, fold)
+
+
+def _hex(rgba) -> str:
+    return colors.to_hex(rgba)
+
+
+class _Picker:
+    """Shared molecule selection: text → molecule, with the error as a message instead of an exception."""
+
+    def __init__(self, data=None, load=None):
+        self.data, self.load = data, load or _shipped
+        self.molecule, self.source, self.message, self.text = None, "", "", None
+
+    def select(self, text: str) -> bool:
+        """Pick a molecule; returns False (and sets ``message``) when the text names none.
+
+        The previous molecule stays selected after a failed pick; picking the same text again is free.
+        """
+        if text == self.text and self.molecule is not None:
+            return True
+        try:
+            self.molecule, self.source = molecule_from_text(text, self.data)
+        except (XatomError, KeyError, ValueError) as err:
+            self.message = f"⚠ {err}"
+            return False
+        self.message, self.text = self.source, text
+        self.changed()
+        return True
+
+    def changed(self):
+        """Called after a new molecule was picked."""
+
+
+class MoleculeExplorer(_Picker):
+    """Atoms coloured by a model's latent per-atom values.
+
+    Args:
+        data: the QM9 data set (for QM9 indices and SMILES look-up), or None.
+        models: model names to offer, e.g. ``("schnet-energy", "bp-energy", "schnet-dipole", "bp-dipole")``.
+        folds: folds to offer.
+        load: ``load(name, fold)`` → model (default: the shipped zoo, cached).
+    """
+
+    def __init__(self, data=None, models=("schnet-energy", "bp-energy", "schnet-dipole", "bp-dipole"),
+                 folds=(0,), load=None, start: str = "c1ccccc1O"):
+        super().__init__(data, load)
+        self.models, self.folds = tuple(models), tuple(folds)
+        self.model_name, self.fold = self.models[0], self.folds[0]
+        self.select(start)
+
+    @property
+    def target(self) -> str:
+        return self.model_name.split("-", 1)[1]
+
+    def values(self) -> np.ndarray:
+        """Latent per-atom values of the current molecule (kcal/mol or e)."""
+        return latent_values(self.load(self.model_name, self.fold), self.molecule)
+
+    def table(self) -> pd.DataFrame:
+        values = self.values()
+        return pd.DataFrame({"atom": np.arange(self.molecule.n_atoms), "element": self.molecule.symbols,
+                             LATENT_LABELS[self.target]: np.round(values, 3)})
+
+    def _norm(self, values):
+        if self.target == "dipole":
+            lim = max(float(np.abs(values).max()), 1e-6)
+            return colors.Normalize(-lim, lim), "RdBu"
+        return colors.Normalize(float(values.min()), float(values.max())), "viridis"
+
+    def view(self, width: int = 420, height: int = 320):
+        """Live py3Dmol view: atoms coloured by value, values as labels."""
+        import py3Dmol
+
+        values = self.values()
+        norm, cmap = self._norm(values)
+        view = py3Dmol.view(width=width, height=height)
+        view.addModel(self.molecule.to_xyz(), "xyz")
+        for i, v in enumerate(values):
+            colour = _hex(plt.get_cmap(cmap)(norm(v)))
+            view.setStyle({"index": i}, {"stick": {"radius": 0.12, "color": colour},
+                                         "sphere": {"scale": 0.3, "color": colour}})
+            view.addLabel(f"{v:.2f}", {"position": dict(zip("xyz", map(float, self.molecule.positions[i]))),
+                                       "fontSize": 9, "backgroundOpacity": 0.5})
+        view.zoomTo()
+        return view
+
+    def static_figure(self):
+        """Matplotlib picture: the molecule projected on its best plane, atoms coloured by value, colour bar."""
+        values = self.values()
+        norm, cmap = self._norm(values)
+        plane = molecular_plane(self.molecule.positions, n=2)
+        unit = plane.axes / plane.spacing[:, None]
+        xy = (self.molecule.positions - self.molecule.positions.mean(0)) @ unit.T
+        fig, ax = plt.subplots(figsize=(5.2, 3.8))
+        d = np.linalg.norm(self.molecule.positions[:, None] - self.molecule.positions[None], axis=-1)
+        for i, j in zip(*np.where((d < 1.6) & (d > 0))):
+            if i < j:
+                ax.plot(*xy[[i, j]].T, color="0.6", lw=1.5, zorder=1)
+        ax.scatter(*xy.T, s=[320 if z > 1 else 140 for z in self.molecule.numbers], c=values, cmap=cmap, norm=norm,
+                   edgecolors="k", zorder=2)
+        for (x, y), s, v in zip(xy, self.molecule.symbols, values):
+            ax.annotate(f"{s}\n{v:.2f}", (x, y), ha="center", va="center", fontsize=6.5, zorder=3)
+        ax.set_aspect("equal")
+        ax.set_axis_off()
+        ax.set_title(f"{self.molecule.name or self.molecule.formula}: {self.model_name} fold {self.fold}", fontsize=9)
+        fig.colorbar(cm.ScalarMappable(norm, cmap), ax=ax, label=LATENT_LABELS[self.target], shrink=0.8)
+        return fig
+
+    def widget(self):
+        """The ipywidgets interface (text box, model and fold menus, live view, table)."""
+        import ipywidgets as w
+        from IPython.display import display
+
+        text = w.Text(value=self.text or "", description="molecule", placeholder="QM9 index or SMILES")
+        model = w.Dropdown(options=self.models, value=self.model_name, description="model")
+        fold = w.Dropdown(options=self.folds, value=self.fold, description="fold")
+        status, out = w.HTML(), w.Output()
+
+        def redraw(*_):
+            ok = self.select(text.value)
+            self.model_name, self.fold = model.value, fold.value
+            status.value = self.message
+            out.clear_output()
+            if ok:
+                with out:
+                    self.view().show()
+                    display(self.table())
+
+        for control in (text, model, fold):
+            control.observe(redraw, names="value")
+        redraw()
+        self._controls = {"text": text, "model": model, "fold": fold, "status": status, "output": out}
+        return w.VBox([w.HBox([text, model, fold]), status, out])
+
+
+class FieldExplorer(_Picker):
+    """3D fields around a molecule: the probe's local chemical potential Ω or the ESP of latent charges.
+
+    Args:
+        data: the QM9 data set or None.
+        spacing: grid spacing in Å of the 3D box (0.25 Å: ~10⁵ points for a QM9 molecule).
+        load: ``load(name, fold)`` → model (default: the shipped zoo, cached).
+    """
+
+    FIELDS = {"Ω (local chemical potential)": ("omega", "schnet-energy"),
+              "ESP, SchNet charges": ("esp", "schnet-dipole"),
+              "ESP, BP charges": ("esp", "bp-dipole")}
+
+    def __init__(self, data=None, spacing: float = 0.25, load=None, start: str = "c1ccccc1O"):
+        super().__init__(data, load)
+        self.spacing, self.fold = spacing, 0
+        self.field_name, self.probe = next(iter(self.FIELDS)), "C"
+        self.select(start)
+
+    def changed(self):
+        self.box = box_grid(self.molecule.positions, self.spacing, margin=2.5)
+        self.surface = proximity(self.box.points(), self.molecule.positions)
+        self._cache = {}
+
+    @property
+    def label(self) -> str:
+        kind = self.FIELDS[self.field_name][0]
+        return f"Ω_{self.probe} − Ω_{self.probe}(∞) (kcal/mol)" if kind == "omega" else "ESP, +1 e probe (kcal/mol)"
+
+    def field(self, points) -> np.ndarray:
+        """The selected field at points (Å), kcal/mol."""
+        kind, name = self.FIELDS[self.field_name]
+        model = self.load(name, self.fold)
+        if kind == "omega":
+            return LocalChemicalPotential(model, self.molecule)(points, self.probe)
+        return electrostatic_potential(points, self.molecule.positions, latent_values(model, self.molecule))
+
+    def volume(self) -> np.ndarray:
+        """The field on the 3D box (cached per molecule, field, probe)."""
+        key = (self.field_name, self.probe, self.fold)
+        if key not in self._cache:
+            self._cache[key] = self.field(self.box.points())
+        return self._cache[key]
+
+    def cut(self, offset: float = 0.0, n: int = 80):
+        """(plane grid, field values) on the molecular plane shifted by ``offset`` Å along its normal."""
+        plane = molecular_plane(self.molecule.positions, n=n, offset=offset)
+        return plane, self.field(plane.points())
+
+    def limit(self) -> float:
+        values = fields.sample(self.box, self.volume(), fields.isosurface_mesh(self.box, self.surface, 3.0)[0])
+        return fields.symmetric_limit(values)
+
+    def view(self, isovalue: float = 3.0, width: int = 420, height: int = 320):
+        return fields.isosurface_view(self.molecule, self.box, self.surface, self.volume(), isovalue, self.limit(),
+                                      width, height)
+
+    def static_figure(self, isovalue: float = 3.0, offset: float = 0.0):
+        """Isosurface coloured by the field (left) and the contour plot of the cut plane (right)."""
+        fig = plt.figure(figsize=(10.5, 4.2))
+        grid = fig.add_gridspec(1, 2, width_ratios=(1, 1.1), wspace=0.3)
+        limit = self.limit()
+        fields.isosurface_figure(self.molecule, self.box, self.surface, self.volume(), isovalue, self.label,
+                                 limit=limit, ax=fig.add_subplot(grid[0], projection="3d"),
+                                 title=f"Σ‖r − r_i‖⁻² = {isovalue:g} Å⁻²")
+        plane, values = self.cut(offset)
+        fields.plane_contours(plane, values, self.molecule, self.label, ax=fig.add_subplot(grid[1]),
+                              title=f"cut {offset:+.1f} Å from the molecular plane")
+        fig.suptitle(self.molecule.name or self.molecule.formula, fontsize=10)
+        return fig
+
+    def widget(self):
+        import ipywidgets as w
+
+        text = w.Text(value=self.text or "", description="molecule", placeholder="QM9 index or SMILES")
+        field = w.Dropdown(options=list(self.FIELDS), value=self.field_name, description="field")
+        probe = w.Dropdown(options=["H", "C", "N", "O", "F"], value=self.probe, description="probe")
+        offset = w.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.25, description="cut (Å)")
+        iso = w.FloatSlider(value=3.0, min=1.0, max=6.0, step=0.25, description="isovalue")
+        status, live, cut = w.HTML(), w.Output(), w.Output()
+
+        def draw_live(*_):
+            live.clear_output()
+            with live:
+                self.view(iso.value).show()
+
+        def draw_cut(*_):
+            cut.clear_output(wait=True)
+            with cut:
+                plane, values = self.cut(offset.value)
+                fig = fields.plane_contours(plane, values, self.molecule, self.label)
+                plt.show(fig)
+
+        def redraw(*_):
+            ok = self.select(text.value)
+            self.field_name, self.probe = field.value, probe.value
+            probe.disabled = self.FIELDS[field.value][0] != "omega"
+            status.value = self.message
+            if ok:
+                draw_live()
+                draw_cut()
+
+        for control in (text, field, probe):
+            control.observe(redraw, names="value")
+        iso.observe(draw_live, names="value")
+        offset.observe(draw_cut, names="value")
+        redraw()
+        self._controls = {"text": text, "field": field, "probe": probe, "offset": offset, "isovalue": iso,
+                          "status": status, "live": live, "cut": cut}
+        return w.VBox([w.HBox([text, field, probe]), w.HBox([offset, iso]), status, w.HBox([live, cut])])
