@@ -18,6 +18,8 @@ MODELS = {"schnet-energy": with_fitted_baseline(small_model("schnet", "energy", 
 
 
 def load(name, fold):
+    if fold != 0:
+        raise FileNotFoundError(f"no shipped model {name!r} fold {fold}")
     return MODELS[name]
 
 
@@ -35,7 +37,7 @@ def test_molecule_from_text_finds_qm9_molecules_and_falls_back_to_rdkit(qm9):
 
 
 def test_molecule_explorer_values_table_and_callbacks():
-    ex = MoleculeExplorer(load=load, start="CCO")
+    ex = MoleculeExplorer(load=load, start="CCO", folds=(0, 1))
     assert ex.molecule.n_atoms == 9
     energy = predict_molecules(MODELS["schnet-energy"], ex.molecule)["energy_kcal"][0]
     assert ex.values().sum() == pytest.approx(energy, rel=1e-5)
@@ -44,6 +46,9 @@ def test_molecule_explorer_values_table_and_callbacks():
     controls = ex._controls
     controls["model"].value = "bp-dipole"
     assert ex.model_name == "bp-dipole" and abs(ex.values().sum()) < 1e-5  # neutral latent charges
+    controls["fold"].value = 1  # not shipped: a message, no exception
+    assert "⚠ no shipped model" in controls["status"].value
+    controls["fold"].value = 0
     controls["text"].value = "C1CC("  # a typo: message, previous molecule kept, nothing raised
     assert "⚠" in controls["status"].value and ex.molecule.n_atoms == 9
     controls["text"].value = "O"

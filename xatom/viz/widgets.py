@@ -157,10 +157,16 @@ class MoleculeExplorer(_Picker):
             self.model_name, self.fold = model.value, fold.value
             status.value = self.message
             out.clear_output()
-            if ok:
-                with out:
-                    self.view().show()
-                    display(self.table())
+            if not ok:
+                return
+            try:
+                self.values()
+            except FileNotFoundError as err:  # this fold was not shipped for this model
+                status.value = f"⚠ {err}"
+                return
+            with out:
+                self.view().show()
+                display(self.table())
 
         for control in (text, model, fold):
             control.observe(redraw, names="value")
