@@ -78,7 +78,7 @@ def _check(Z: torch.Tensor, R: torch.Tensor):
 
 
 def batch_from_arrays(numbers: np.ndarray, positions: np.ndarray, offsets: np.ndarray, rows: np.ndarray,
-                      cutoff: float, targets: dict | None = None) -> Batch:
+                      cutoff: float, targets: dict | None = None, cells: np.ndarray | None = None) -> Batch:
     """Batch of molecules ``rows`` from flat arrays delimited by ``offsets`` (as in :class:`~xatom.data.QM9`).
 
     Args:
@@ -87,6 +87,7 @@ def batch_from_arrays(numbers: np.ndarray, positions: np.ndarray, offsets: np.nd
         rows: which molecules to take, in order.
         cutoff: pair cutoff in Å.
         targets: per-molecule arrays of the whole data set; their entries for ``rows`` go into the batch.
+        cells: lattice vectors (Å, rows) of every structure of the data set, (n, 3, 3), for periodic data.
     """
     rows = np.asarray(rows, dtype=np.int64)
     starts, ends = offsets[rows], offsets[rows + 1]
@@ -96,10 +97,18 @@ def batch_from_arrays(numbers: np.ndarray, positions: np.ndarray, offsets: np.nd
     R = torch.from_numpy(positions[atom_index].astype(np.float32))
     n = torch.from_numpy(n_atoms)
     _check(Z, R)
-    pairs = molecule_pairs(R, n, cutoff)
+    if cells is None:
+        pairs = molecule_pairs(R, n, cutoff)
+    else:
+        parts, start = [], 0
+        for row, count in zip(rows, n_atoms):
+            p = periodic_pairs(positions[offsets[row]:offsets[row + 1]], cells[row], cutoff)
+            parts.append(Pairs(p.idx_i + start, p.idx_j + start, p.offsets))
+            start += int(count)
+        pairs = Pairs(*(torch.cat([getattr(p, f) for p in parts]) for f in ("idx_i", "idx_j", "offsets")))
     idx_m = torch.repeat_interleave(torch.arange(len(rows)), n)
     tgt = {k: torch.from_numpy(np.asarray(v)[rows].astype(np.float32)) for k, v in (targets or {}).items()}
-    return Batch(Z, R, idx_m, pairs.idx_i, pairs.idx_j, n, None, tgt, torch.from_numpy(atom_index))
+    return Batch(Z, R, idx_m, pairs.idx_i, pairs.idx_j, n, pairs.offsets, tgt, torch.from_numpy(atom_index))
 
 
 def batch_molecules(molecules, cutoff: float) -> Batch:
@@ -129,7 +138,8 @@ def batch_molecules(molecules, cutoff: float) -> Batch:
 
 
 class QM9Batches:
-    """Iterable of :class:`Batch` over given rows of a QM9 data set, shuffled per epoch by a seed.
+    """Iterable of :class:`Batch` over given rows of a QM9 data set (or a :class:`~xatom.data.crystals.Crystals`
+    set: any flat data set; one with ``cells`` gets periodic pairs), shuffled per epoch by a seed.
 
     The order of epoch ``e`` depends only on ``(seed, e)``, so a run resumed at (epoch, step) sees
     exactly the batches it would have seen. ``shard=(rank, world)`` gives process ``rank`` of ``world`` its
@@ -158,7 +168,7 @@ class QM9Batches:
             chunk = rows[s * self.batch_size:(s + 1) * self.batch_size]
             share = np.array_split(chunk, self.shard[1])[self.shard[0]]
             batch = batch_from_arrays(self.data.numbers, self.data.positions, self.data.offsets, share,
-                                      self.cutoff, self.targets)
+                                      self.cutoff, self.targets, getattr(self.data, "cells", None))
             batch.global_size = len(chunk)
             yield batch
 

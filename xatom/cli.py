@@ -15,10 +15,15 @@ def _train(args):
     if args.threads:
         torch.set_num_threads(args.threads)
     arch = json.loads(args.architecture) if args.architecture else {}
-    cfg = TrainingConfig(model=args.model, target=args.target, fold=args.fold, batch_size=args.batch_size, lr=args.lr,
+    target = "formation_energy" if args.dataset == "crystals" else args.target
+    if target is None:
+        raise SystemExit("xatom train: --target energy|dipole is required for QM9")
+    cfg = TrainingConfig(model=args.model, target=target, dataset=args.dataset, fold=args.fold,
+                         batch_size=args.batch_size, lr=args.lr,
                          max_epochs=args.max_epochs, seed=args.seed, n_train=args.n_train, architecture=arch,
                          lr_patience=args.lr_patience, early_stop_patience=args.early_stop_patience)
-    run_dir = Path(args.run_dir or f"runs/{args.model}-{args.target}-fold{args.fold}")
+    what = "crystals" if args.dataset == "crystals" else target
+    run_dir = Path(args.run_dir or f"runs/{args.model}-{what}-fold{args.fold}")
     resume = (run_dir / "config.json").exists()
     result = train(run_dir, None if resume and args.resume_any else cfg, max_minutes=args.max_minutes,
                    device=args.device)
@@ -29,20 +34,19 @@ def _evaluate(args):
     import torch
 
     from .checkpoint import load_model
-    from .data import load_qm9, load_split
-    from .training import evaluate
+    from .training import evaluate, load_dataset
 
     if args.threads:
         torch.set_num_threads(args.threads)
     model = load_model(args.checkpoint)
-    data = load_qm9()
-    split = load_split(model.split_info["fold"])
+    dataset = "crystals" if model.target == "formation_energy_ev_per_atom" else "qm9"
+    data, split = load_dataset(dataset, model.split_info["fold"])
     if split.sha256 != model.split_info["sha256"]:
         print(f"warning: {args.checkpoint} was trained on another version of split fold "
               f"{model.split_info['fold']}", file=sys.stderr)
     rows = data.rows_of(getattr(split, args.split))
     metrics = evaluate(model.to(args.device), data, rows, device=args.device)
-    unit = "kcal/mol" if model.target == "energy_kcal" else "Debye"
+    unit = {"energy_kcal": "kcal/mol", "dipole_debye": "Debye", "formation_energy_ev_per_atom": "eV/atom"}[model.target]
     print(json.dumps({"checkpoint": str(args.checkpoint), "split": args.split, "unit": unit, **metrics}))
 
 
@@ -63,9 +67,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="xatom", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("train", help="train (or resume) a model on the QM9 split of a fold")
+    t = sub.add_parser("train", help="train (or resume) a model on the split of a fold (QM9 or crystals)")
     t.add_argument("--model", choices=["schnet", "bp"], required=True)
-    t.add_argument("--target", choices=["energy", "dipole"], required=True)
+    t.add_argument("--target", choices=["energy", "dipole"], help="QM9 target (crystals: formation energy)")
+    t.add_argument("--dataset", choices=["qm9", "crystals"], default="qm9",
+                   help="QM9 molecules, or the periodic crystal set of data/crystals (notebook 07)")
     t.add_argument("--fold", type=int, default=0)
     t.add_argument("--run-dir", help="folder of the run (default runs/MODEL-TARGET-foldK); resumes if it exists")
     t.add_argument("--batch-size", type=int, default=100)

@@ -31,6 +31,7 @@ class TrainingConfig:
 
     model: str = "schnet"
     target: str = "energy"
+    dataset: str = "qm9"
     fold: int = 0
     batch_size: int = 100
     lr: float = 5e-4
@@ -153,15 +154,29 @@ class _StopRequest:
             signal.signal(sig, old)
 
 
+def load_dataset(name: str, fold: int, data=None):
+    """(data set, split of fold) for "qm9" or "crystals"; ``data`` replaces the shipped set when given."""
+    if name == "qm9":
+        from .data import load_qm9, load_split
+
+        return (data if data is not None else load_qm9()), load_split(fold)
+    if name == "crystals":
+        from .data.crystals import crystal_split, load_crystals
+
+        data = data if data is not None else load_crystals()
+        return data, crystal_split(data, fold)
+    raise ValueError(f"unknown dataset {name!r}; expected 'qm9' or 'crystals'")
+
+
 def prepare_model(cfg: TrainingConfig, data, train_rows) -> AtomisticModel:
     """A freshly initialised model with its data-dependent statistics fitted on the training rows."""
     torch.manual_seed(cfg.seed)
     model = AtomisticModel(cfg.model_config())
-    if cfg.target == "energy":
+    if cfg.target in ("energy", "formation_energy"):
         starts, ends = data.offsets[train_rows], data.offsets[train_rows + 1]
         idx = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
         model.head.fit_baseline(data.numbers[idx], np.concatenate([[0], np.cumsum(ends - starts)]),
-                                data.energy_kcal[train_rows])
+                                getattr(data, model.target)[train_rows])
     if cfg.model == "bp":
         sample = np.random.default_rng(cfg.seed).choice(train_rows, min(5000, len(train_rows)), replace=False)
         model.representation.fit_standardization(QM9Batches(data, sample, 500, model.cutoff, (), False).epoch(0))
@@ -176,7 +191,8 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
         run_dir: folder of the run. If it holds ``last.pt``, training resumes from it and ``cfg`` must
             match the stored configuration (or be None).
         cfg: hyper-parameters for a new run.
-        data: a :class:`~xatom.data.QM9` (loaded when None).
+        data: a :class:`~xatom.data.QM9` or, for ``cfg.dataset == "crystals"``, a
+            :class:`~xatom.data.crystals.Crystals` set (the shipped one is loaded when None).
         max_minutes: stop (after saving) once this much wall time has passed in this call.
         max_steps: stop (after saving) after this many optimizer steps in this call.
         device: "cpu" or "cuda".
@@ -185,8 +201,6 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
     (gloo on CPU, nccl on GPUs; with GPUs pass ``--device cuda:LOCAL_RANK`` via the environment).
     """
     from tqdm.auto import tqdm
-
-    from .data import load_qm9, load_split
 
     run_dir = Path(run_dir)
     dist = _Distributed(device)
@@ -206,8 +220,7 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
         stored_cfg.write_text(json.dumps(asdict(cfg), indent=1))
     dist.barrier()
 
-    data = data if data is not None else load_qm9()
-    split = load_split(cfg.fold)
+    data, split = load_dataset(cfg.dataset, cfg.fold, data)
     train_rows = data.rows_of(split.train)
     if cfg.n_train is not None:
         train_rows = np.random.default_rng(cfg.seed).permutation(train_rows)[: cfg.n_train]
@@ -240,7 +253,7 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
         abs_err_sum, n_seen = state.get("abs_err_sum", 0.0), state.get("n_seen", 0)
 
     features = None
-    if cfg.model == "bp" and len(train_rows) >= 20_000:  # small runs compute their few ACSFs on the fly
+    if cfg.model == "bp" and cfg.dataset == "qm9" and len(train_rows) >= 20_000:  # small runs compute their few ACSFs on the fly
         from .data.features import qm9_acsf
 
         features = qm9_acsf(data, model.representation.acsf, progress=progress)

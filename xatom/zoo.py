@@ -36,14 +36,19 @@ def available() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+TARGET_OF_NAME = {"energy": "energy", "dipole": "dipole", "crystals": "formation_energy"}
+"""Second part of a model name → its target ("schnet-crystals" predicts formation energies of crystals)."""
+
+
 def load(name: str, fold: int = 0):
-    """Load a shipped model by name ("schnet-energy", "schnet-dipole", "bp-energy", "bp-dipole")."""
+    """Load a shipped model by name: "schnet-energy", "schnet-dipole", "bp-energy", "bp-dipole" (QM9) or
+    "schnet-crystals" (formation energy per atom of the offline crystal set)."""
     path = model_dir(name, fold) / "model.pt"
     if not path.exists():
         have = ", ".join(f"{r.name} fold {r.fold}" for r in available().itertuples()) or "none"
         raise FileNotFoundError(f"no shipped model {name!r} fold {fold} (have: {have})")
-    kind, target = name.split("-", 1)
-    return load_model(path, model=kind, target=target)
+    kind, what = name.split("-", 1)
+    return load_model(path, model=kind, target=TARGET_OF_NAME.get(what, what))
 
 
 def _cpu_name() -> str:
@@ -60,12 +65,13 @@ def export_run(run_dir: str | Path, name: str | None = None, evaluate_test: bool
     """Copy a finished (or paused) run's best weights and log into the zoo, with test metrics."""
     import torch
 
-    from .data import load_qm9, load_split
-    from .training import evaluate
+    from .training import evaluate, load_dataset
 
     run_dir = Path(run_dir)
     cfg = json.loads((run_dir / "config.json").read_text())
-    name = name or f"{cfg['model']}-{cfg['target']}-fold{cfg['fold']}"
+    dataset = cfg.get("dataset", "qm9")
+    what = "crystals" if dataset == "crystals" else cfg["target"]
+    name = name or f"{cfg['model']}-{what}-fold{cfg['fold']}"
     dest = MODELS_DIR / name
     dest.mkdir(parents=True, exist_ok=True)
     best = read_checkpoint(run_dir / "best.pt")
@@ -76,7 +82,8 @@ def export_run(run_dir: str | Path, name: str | None = None, evaluate_test: bool
     shutil.copy(run_dir / "log.csv", dest / "log.csv")
     (dest / "config.json").write_text(json.dumps(cfg, indent=1))
     arch = json.dumps(cfg["architecture"]) if cfg.get("architecture") else None
-    command = (f"xatom train --model {cfg['model']} --target {cfg['target']} --fold {cfg['fold']} "
+    data_args = "--dataset crystals" if dataset == "crystals" else f"--target {cfg['target']}"
+    command = (f"xatom train --model {cfg['model']} {data_args} --fold {cfg['fold']} "
                f"--batch-size {cfg['batch_size']} --lr {cfg['lr']} --lr-patience {cfg['lr_patience']} "
                f"--early-stop-patience {cfg['early_stop_patience']} --seed {cfg['seed']}"
                + (f" --n-train {cfg['n_train']}" if cfg.get("n_train") else "")
@@ -89,8 +96,8 @@ def export_run(run_dir: str | Path, name: str | None = None, evaluate_test: bool
                "torch": torch.__version__}
     if evaluate_test:
         model = load_model(dest / "model.pt")
-        data = load_qm9()
-        test = evaluate(model, data, data.rows_of(load_split(cfg["fold"]).test))
+        data, split = load_dataset(dataset, cfg["fold"])
+        test = evaluate(model, data, data.rows_of(split.test))
         metrics.update({"test_mae": test["mae"], "test_rmse": test["rmse"], "n_test": test["n"]})
     (dest / "metrics.json").write_text(json.dumps(metrics, indent=1))
     return dest
