@@ -75,3 +75,21 @@ def test_field_explorer_switches_fields_probes_and_cuts():
     c["text"].value = "not a molecule"
     assert "⚠" in c["status"].value and ex.molecule.n_atoms == 4
     assert isinstance(ex.static_figure(), matplotlib.figure.Figure)
+
+
+def test_embedding_explorer_switches_sources_components_and_groups():
+    from xatom.analysis import embeddings as E
+    from xatom.viz.widgets import EmbeddingExplorer
+
+    rng = np.random.default_rng(0)
+    sources = {"a": {s: rng.normal(size=6) for s in E.GROUP}, "b": {s: rng.normal(size=4) for s in E.GROUP}}
+    ex = EmbeddingExplorer(sources)
+    ex.widget()
+    c = ex._controls
+    assert len(ex.coordinates()) == len(E.GROUP)
+    c["groups"].value = (1, 2)
+    assert set(ex.coordinates()["group"]) == {1, 2}
+    c["second"].value = 3
+    assert "PC3" in ex.coordinates().columns
+    c["source"].value = "b"
+    assert ex.source == "b" and isinstance(ex.static_figure(), matplotlib.figure.Figure)

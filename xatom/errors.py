@@ -39,3 +39,7 @@ class DataFormatError(XatomError, ValueError):
 
 class CheckpointMismatchError(XatomError, ValueError):
     """A checkpoint whose model kind, target, configuration or data split differs from what was asked."""
+
+
+class OutOfDomainWarning(UserWarning):
+    """A molecule lies outside what the QM9-trained models have seen (elements, size, charge)."""

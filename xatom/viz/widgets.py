@@ -63,6 +63,11 @@ class _Picker:
         self.changed()
         return True
 
+    def use(self, molecule, source: str = "given by the user"):
+        """Show a :class:`~xatom.molecule.Molecule` built elsewhere (e.g. read from an xyz file)."""
+        self.molecule, self.source, self.message, self.text = molecule, source, source, molecule.name or molecule.formula
+        self.changed()
+
     def changed(self):
         """Called after a new molecule was picked."""
 
@@ -285,3 +290,72 @@ class FieldExplorer(_Picker):
         self._controls = {"text": text, "field": field, "probe": probe, "offset": offset, "isovalue": iso,
                           "status": status, "live": live, "cut": cut}
         return w.VBox([w.HBox([text, field, probe]), w.HBox([offset, iso]), status, w.HBox([live, cut])])
+
+
+class EmbeddingExplorer:
+    """PCA of element embeddings: pick the embedding source, the two components and the groups shown.
+
+    Args:
+        sources: ``{name: {symbol: vector}}``, e.g. ours and published embeddings.
+    """
+
+    def __init__(self, sources: dict):
+        from ..analysis import embeddings as E
+
+        self.sources, self.E = dict(sources), E
+        self.source, self.components, self.groups = next(iter(self.sources)), (1, 2), tuple(E.MAIN_GROUPS)
+
+    def coordinates(self) -> pd.DataFrame:
+        """Element, group, period and the chosen principal-component coordinates of the chosen source."""
+        E = self.E
+        vectors = self.sources[self.source]
+        symbols = [s for s in E.GROUP if s in vectors]
+        n = max(self.components)
+        coords, ratio = E.pca(E.matrix(vectors, symbols), n)
+        frame = pd.DataFrame({"element": symbols, "group": [E.GROUP[s] for s in symbols],
+                              "period": [E.PERIOD[s] for s in symbols]})
+        for c in self.components:
+            frame[f"PC{c}"] = coords[:, c - 1]
+        frame.attrs["explained"] = {c: float(ratio[c - 1]) for c in self.components}
+        return frame[frame["group"].isin(self.groups)].reset_index(drop=True)
+
+    def static_figure(self, ax=None):
+        frame = self.coordinates()
+        a, b = (f"PC{c}" for c in self.components)
+        fig = None
+        if ax is None:
+            fig, ax = plt.subplots(figsize=(5.6, 4.6))
+        palette = plt.get_cmap("tab10")
+        for k, (g, part) in enumerate(frame.groupby("group")):
+            ax.scatter(part[a], part[b], s=70, color=palette(k % 10), label=f"group {g}", alpha=0.85)
+            for r in part.itertuples():
+                ax.annotate(r.element, (getattr(r, a), getattr(r, b)), fontsize=8, ha="center", va="center")
+        ex = frame.attrs["explained"]
+        ax.set_xlabel(f"{a} ({ex[self.components[0]]:.0%} of the variance)")
+        ax.set_ylabel(f"{b} ({ex[self.components[1]]:.0%})")
+        ax.set_title(f"element embeddings: {self.source}", fontsize=10)
+        ax.legend(fontsize=7, ncol=2, loc="best")
+        return fig or ax.figure
+
+    def widget(self):
+        import ipywidgets as w
+
+        source = w.Dropdown(options=list(self.sources), value=self.source, description="embedding")
+        first = w.BoundedIntText(value=1, min=1, max=6, description="x: PC")
+        second = w.BoundedIntText(value=2, min=1, max=6, description="y: PC")
+        groups = w.SelectMultiple(options=list(self.E.MAIN_GROUPS), value=self.groups, description="groups")
+        out = w.Output()
+
+        def redraw(*_):
+            self.source, self.groups = source.value, tuple(groups.value) or tuple(self.E.MAIN_GROUPS)
+            self.components = (first.value, second.value)
+            out.clear_output(wait=True)
+            with out:
+                fig = self.static_figure()
+                plt.show(fig)
+
+        for control in (source, first, second, groups):
+            control.observe(redraw, names="value")
+        redraw()
+        self._controls = {"source": source, "first": first, "second": second, "groups": groups, "output": out}
+        return w.VBox([w.HBox([source, groups]), w.HBox([first, second]), out])
