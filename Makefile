@@ -12,6 +12,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH)"   # torch first, pinned; override TORCH=... (e.g. a CPU-only index)
 	$(BIN)/python -m pip install -q -e ".[test]"
+	$(BIN)/python -m pip install -q --no-deps "elementembeddings==0.8.0"   # data files only (notebook 07)
 	touch $@
 
 install: $(VENV)/.installed

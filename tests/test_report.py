@@ -1,0 +1,28 @@
+"""The HTML report: figures and marked claim cells of executed notebooks, nothing else."""
+import base64
+
+import nbformat
+
+from xatom.report import build_report
+
+PNG = base64.b64encode(b"\x89PNG\r\n\x1a\nfake").decode()
+
+
+def _notebook(path, claim_text):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# 02 · Energies\n\n**Aim.** See the atoms.\n\nMore."),
+                nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\n# REPORT\nprint(claims)"),
+                nbformat.v4.new_code_cell("plot()"), nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(other)")]
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text=claim_text)]
+    nb.cells[2].outputs = [nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"})]
+    nb.cells[3].outputs = [nbformat.v4.new_output("stream", name="stdout", text="unmarked numbers")]
+    nbformat.write(nb, path)
+
+
+def test_report_holds_figures_marked_claims_and_verdict_counts(tmp_path):
+    _notebook(tmp_path / "02_energies.ipynb", "SchNet narrower: holds\nO varies more: does not hold\n")
+    page = build_report([tmp_path / "02_energies.ipynb"], tmp_path / "out", {"02_energies": 12.0}).read_text()
+    assert "Energies (12 s)" in page and "See the atoms." in page and "Paper Figure 2" in page
+    assert f"data:image/png;base64,{PNG}" in page
+    assert "SchNet narrower: holds" in page and "unmarked numbers" not in page
+    assert "1× holds" in page and "1× does not hold" in page
