@@ -68,7 +68,7 @@ def _element_pools():
 
 def _conditional_tables(sp):
     """For each species s: candidate replacements s′ and normalised probabilities p(s′|s)."""
-    species = list(sp.species)
+    species = [s for s in sp.species if s.Z <= MAX_Z]  # the table also knows Am, Cm, …
     tables = {}
     for s in species:
         probs = np.array([sp.cond_prob(s, t) for t in species])
