@@ -193,10 +193,17 @@ class CrystalSplit:
         return h.hexdigest()[:16]
 
 
+MAX_ABS_FORMATION_EV = 5.0
+"""Structures with |formation energy| above this (eV/atom) are left out of every split: substitutions that
+landed far from any stable arrangement (< 1 % of the generated set); they stay in the data, counted."""
+
+
 def crystal_split(data: Crystals, fold: int = 0, val_share: float = 0.1, test_share: float = 0.1,
                   seed: int = 20180601) -> CrystalSplit:
-    """Deterministic split of ``data``; structures labelled ``A_*`` (elemental prototypes) stay in training."""
-    ids = data.index[np.isfinite(data.formation_energy_ev_per_atom)]
+    """Deterministic split of ``data``; structures labelled ``A_*`` (elemental prototypes) stay in training.
+    Structures without a label or with |E_form| > :data:`MAX_ABS_FORMATION_EV` are in no split."""
+    energy = data.formation_energy_ev_per_atom
+    ids = data.index[np.isfinite(energy) & (np.abs(np.nan_to_num(energy)) <= MAX_ABS_FORMATION_EV)]
     elemental = np.char.startswith(data.labels[data.rows_of(ids)].astype(str), "A_") if data.labels.size else np.zeros(ids.size, bool)
     pool = np.random.default_rng([seed, fold]).permutation(ids[~elemental])
     n_test, n_val = int(round(test_share * ids.size)), int(round(val_share * ids.size))
