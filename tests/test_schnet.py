@@ -339,3 +339,12 @@ def test_crystal_energy_is_extensive_and_origin_independent(schnet_energy):
         shifted = fn([nacl(shift=(0.7, -1.1, 2.3))])["energy_kcal"]
     torch.testing.assert_close(e2, 2 * e1, rtol=1e-5, atol=1e-4)
     torch.testing.assert_close(shifted, e1, rtol=1e-5, atol=1e-4)
+
+
+def test_embedding_init_scale_is_configurable_and_keeps_the_padding_row_zero():
+    torch.manual_seed(0)
+    small = xatom.models.SchNet(n_features=64, embedding_std=0.1).embedding.weight.detach()
+    torch.manual_seed(0)
+    default = xatom.models.SchNet(n_features=64).embedding.weight.detach()
+    torch.testing.assert_close(small, 0.1 * default)
+    assert float(small[1:].std()) == pytest.approx(0.1, rel=0.05) and bool((small[0] == 0).all())

@@ -112,11 +112,19 @@ def clustering_metrics(vectors: dict, symbols=None, k: int = 3) -> dict:
             "silhouette_2d": silhouette(coords, groups), "variance_2pc": float(ratio.sum())}
 
 
+def all_metrics(vectors: dict, k: int = 3) -> dict:
+    """:func:`clustering_metrics` plus the H/alkali distance ratio and the period order of groups 1, 2 and 15."""
+    m = clustering_metrics(vectors, k=k)
+    m["H/alkali"] = hydrogen_and_alkali(vectors)["ratio"]
+    m.update({f"order g{g}": period_order(vectors, g) for g in (1, 2, 15)})
+    return m
+
+
 def random_baseline(n_elements_like: dict, dims: int, n_draws: int = 200, seed: int = 0, k: int = 3) -> dict:
-    """Mean and standard deviation of the clustering metrics for random Gaussian embeddings of ``dims``."""
+    """Mean and standard deviation of :func:`all_metrics` for random Gaussian embeddings of ``dims``."""
     rng = np.random.default_rng(seed)
     symbols = [s for s in GROUP if s in n_elements_like]
-    draws = [clustering_metrics({s: rng.normal(size=dims) for s in symbols}, symbols, k) for _ in range(n_draws)]
+    draws = [all_metrics({s: rng.normal(size=dims) for s in symbols}, k) for _ in range(n_draws)]
     frame = pd.DataFrame(draws)
     return {"mean": frame.mean().to_dict(), "std": frame.std().to_dict()}
 

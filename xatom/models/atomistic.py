@@ -20,7 +20,7 @@ from .schnet import SchNet
 
 DEFAULT_CONFIG = {
     "schnet": {"n_features": 128, "n_filters": 128, "n_interactions": 6, "cutoff": 5.0, "n_rbf": 51,
-               "rbf_gamma": 10.0, "filter_grid_spacing": 0.005, "readout_hidden": [64]},
+               "rbf_gamma": 10.0, "filter_grid_spacing": 0.005, "embedding_std": 1.0, "readout_hidden": [64]},
     "bp": {"hidden": [256, 128], "acsf": ACSFParameters().as_dict()},
 }
 

@@ -99,13 +99,20 @@ class SchNet(nn.Module):
         rbf_gamma: Gaussian width γ in Å⁻².
         max_z: largest atomic number with an embedding.
         filter_grid_spacing: spacing in Å of the filter table (0 = always exact filters).
+        embedding_std: standard deviation of the random initial element embeddings (torch's default 1).
+            A small value lets what training learns dominate the final embedding over the random start, which
+            matters for rare elements that receive few updates (the crystal model, notebook 07).
     """
 
     def __init__(self, n_features: int = 128, n_filters: int = 128, n_interactions: int = 6, cutoff: float = 5.0,
-                 n_rbf: int = 51, rbf_gamma: float = 10.0, max_z: int = 94, filter_grid_spacing: float = 0.005):
+                 n_rbf: int = 51, rbf_gamma: float = 10.0, max_z: int = 94, filter_grid_spacing: float = 0.005,
+                 embedding_std: float = 1.0):
         super().__init__()
         self.n_features, self.cutoff, self.max_z = n_features, cutoff, max_z
         self.embedding = nn.Embedding(max_z + 1, n_features, padding_idx=0)
+        if embedding_std != 1.0:
+            with torch.no_grad():
+                self.embedding.weight.mul_(embedding_std)
         rbf, cutoff_fn = GaussianRBF(n_rbf, cutoff, rbf_gamma), CosineCutoff(cutoff)
         self.interactions = nn.ModuleList(Interaction(n_features, n_filters, rbf, cutoff_fn)
                                           for _ in range(n_interactions))
