@@ -13,7 +13,6 @@ training loop serve both. Target: formation energy per atom in eV (``formation_e
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 from .. import elements
 from ..errors import DataFormatError
 from ..molecule import Molecule
+from .splits import Split
 
 CRYSTAL_FILE = Path(__file__).resolve().parents[2] / "data" / "crystals" / "crystals.npz"
 TARGET = "formation_energy_ev_per_atom"
@@ -175,22 +175,10 @@ def crystals_from_structures(structures, energies_ev_per_atom=None) -> Crystals:
                     labels=np.array([s.name for s in structures]))
 
 
-@dataclass(frozen=True)
-class CrystalSplit:
+class CrystalSplit(Split):
     """Seeded 80/10/10 split of a crystal set by structure id (elemental references always train)."""
 
-    fold: int
-    train: np.ndarray
-    val: np.ndarray
-    test: np.ndarray
-
-    @property
-    def sha256(self) -> str:
-        h = hashlib.sha256(b"crystals")
-        for part in (self.train, self.val, self.test):
-            h.update(np.sort(part).astype(np.int64).tobytes())
-            h.update(b"|")
-        return h.hexdigest()[:16]
+    _salt = b"crystals"
 
 
 MAX_ABS_FORMATION_EV = 5.0

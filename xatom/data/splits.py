@@ -29,11 +29,12 @@ class Split:
     train: np.ndarray
     val: np.ndarray
     test: np.ndarray
+    _salt = b""  # class attribute, not a field: keeps hashes of different data sets apart
 
     @property
     def sha256(self) -> str:
         """Hash identifying this split; stored in checkpoints to refuse models from another split."""
-        h = hashlib.sha256()
+        h = hashlib.sha256(self._salt)
         for part in (self.train, self.val, self.test):
             h.update(np.sort(part).astype(np.int64).tobytes())
             h.update(b"|")
