@@ -11,9 +11,9 @@ from pathlib import Path
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 
 
-def notebook_paths(only=None) -> list[Path]:
+def notebook_paths(only=None, folder: Path = NOTEBOOKS_DIR) -> list[Path]:
     """The series in order; ``only`` selects by number prefix, e.g. ["00", "03"]."""
-    paths = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+    paths = sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
     if only:
         unknown = set(only) - {p.name[:2] for p in paths}
         if unknown:
@@ -22,8 +22,8 @@ def notebook_paths(only=None) -> list[Path]:
     return paths
 
 
-def reproduce(output: Path, only=None, device: str = "cpu", timeout_s: int = 1200) -> int:
-    """Run the notebooks; returns 0 on success, 1 (after naming notebook and cell) on the first failure."""
+def reproduce(output: Path, only=None, device: str = "cpu", timeout_s: int = 1200, folder: Path = NOTEBOOKS_DIR) -> int:
+    """Run the notebooks of ``folder``; returns 0 on success, 1 (after naming notebook and cell) on the first failure."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -34,7 +34,7 @@ def reproduce(output: Path, only=None, device: str = "cpu", timeout_s: int = 120
     output.mkdir(parents=True, exist_ok=True)
     os.environ["XATOM_OUTPUT"] = str(output)
     os.environ["XATOM_DEVICE"] = device
-    paths = notebook_paths(only)
+    paths = notebook_paths(only, folder)
     pages = []
     t0 = time.time()
     with tqdm(paths, unit="notebook") as bar:
@@ -42,7 +42,7 @@ def reproduce(output: Path, only=None, device: str = "cpu", timeout_s: int = 120
             bar.set_description(f"{path.name} ({time.time() - t0:.0f} s)")
             nb = nbformat.read(path, as_version=4)
             client = NotebookClient(nb, timeout=timeout_s, kernel_name="python3",
-                                    resources={"metadata": {"path": str(NOTEBOOKS_DIR)}})
+                                    resources={"metadata": {"path": str(folder)}})
             started = time.time()
             try:
                 client.execute()
