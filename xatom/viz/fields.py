@@ -116,10 +116,9 @@ def isosurface_figure(molecule: Molecule, grid: Grid, surface_values, colour_val
     ax.scatter(*R.T, s=[50 if z > 1 else 20 for z in molecule.numbers],
                c=[ATOM_COLOURS.get(int(z), "purple") for z in molecule.numbers], edgecolors="k", depthshade=False)
     low, high = verts.min(0), verts.max(0)
-    middle, half = (low + high) / 2, (high - low).max() / 2
-    for setter, c in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), middle):
-        setter(c - half, c + half)
-    ax.set_box_aspect((1, 1, 1))
+    for setter, a, b in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), low, high):
+        setter(a, b)
+    ax.set_box_aspect(np.maximum(high - low, 1e-3), zoom=1.05)  # equal scale on all axes, box fitted to the surface
     ax.view_init(*view)
     ax.set_axis_off()
     if title:
