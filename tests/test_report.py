@@ -1,5 +1,6 @@
 """The HTML report: figures and marked claim cells of executed notebooks, nothing else."""
 import base64
+import os
 
 import nbformat
 
@@ -41,7 +42,9 @@ def test_reproduce_writes_notebooks_pages_and_report(tmp_path):
 
     _code_notebook(tmp_path / "00_first.ipynb", "# REPORT\nprint('claim: holds')")
     _code_notebook(tmp_path / "01_second.ipynb", "print(1 + 1)")
+    before = os.environ.get("XATOM_OUTPUT")
     assert reproduce(tmp_path / "out", folder=tmp_path) == 0
+    assert os.environ.get("XATOM_OUTPUT") == before  # the caller's environment is left as it was
     out = tmp_path / "out"
     assert {p.name for p in out.iterdir()} >= {"00_first.ipynb", "01_second.html", "index.html", "report.html"}
     assert "claim: holds" in (out / "report.html").read_text()

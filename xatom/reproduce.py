@@ -24,17 +24,28 @@ def notebook_paths(only=None, folder: Path = NOTEBOOKS_DIR) -> list[Path]:
 
 def reproduce(output: Path, only=None, device: str = "cpu", timeout_s: int = 1200, folder: Path = NOTEBOOKS_DIR) -> int:
     """Run the notebooks of ``folder``; returns 0 on success, 1 (after naming notebook and cell) on the first failure."""
+    output = Path(output).resolve()
+    output.mkdir(parents=True, exist_ok=True)
+    paths = notebook_paths(only, folder)
+    saved = {k: os.environ.get(k) for k in ("XATOM_OUTPUT", "XATOM_DEVICE")}
+    os.environ.update(XATOM_OUTPUT=str(output), XATOM_DEVICE=device)  # read by the notebooks' kernels
+    try:
+        return _run(paths, output, timeout_s, folder)
+    finally:  # leave the caller's environment as it was
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _run(paths, output: Path, timeout_s: int, folder: Path) -> int:
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
     from nbconvert import HTMLExporter
     from tqdm.auto import tqdm
 
-    output = Path(output).resolve()
-    output.mkdir(parents=True, exist_ok=True)
-    os.environ["XATOM_OUTPUT"] = str(output)
-    os.environ["XATOM_DEVICE"] = device
-    paths = notebook_paths(only, folder)
     pages = []
     t0 = time.time()
     with tqdm(paths, unit="notebook") as bar:
