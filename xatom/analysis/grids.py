@@ -116,14 +116,19 @@ def molecular_plane(positions, n: int = 100, margin: float = 2.5, offset: float 
     return Grid(origin, axes[:2] * step, (n, n))
 
 
-def proximity(points, positions) -> np.ndarray:
-    """Σ_i ‖r − r_i‖⁻² in Å⁻² at every point: the smooth function whose isosurface the paper colours."""
+def _inverse_square_distances(points, positions, reduce) -> np.ndarray:
+    """``reduce(1 / d², axis=1)`` over the atoms for every point, in chunks of 65,536 points."""
     points, positions = _positions(points), _positions(positions)
     out = np.empty(len(points))
     for start in range(0, len(points), 65536):
         d2 = ((points[start:start + 65536, None, :] - positions[None]) ** 2).sum(-1)
-        out[start:start + 65536] = (1.0 / np.maximum(d2, 1e-12)).sum(1)
+        out[start:start + 65536] = reduce(1.0 / np.maximum(d2, 1e-12), axis=1)
     return out
+
+
+def proximity(points, positions) -> np.ndarray:
+    """Σ_i ‖r − r_i‖⁻² in Å⁻² at every point: the smooth function whose isosurface the paper colours."""
+    return _inverse_square_distances(points, positions, np.sum)
 
 
 def _positions(positions) -> np.ndarray:
@@ -166,12 +171,7 @@ def steepness_by_distance(grid: Grid, values, positions, shells=(0.0, 1.0, 1.5, 
 
 def proximity_max(points, positions) -> np.ndarray:
     """max_i ‖r − r_i‖⁻² in Å⁻², i.e. 1 / (distance to the nearest atom)²."""
-    points, positions = _positions(points), _positions(positions)
-    out = np.empty(len(points))
-    for start in range(0, len(points), 65536):
-        d2 = ((points[start:start + 65536, None, :] - positions[None]) ** 2).sum(-1)
-        out[start:start + 65536] = 1.0 / np.maximum(d2.min(1), 1e-12)
-    return out
+    return _inverse_square_distances(points, positions, np.max)
 
 
 def outward_points(positions, atoms, distance: float = 1.0, bond_length: float = 1.6) -> np.ndarray:

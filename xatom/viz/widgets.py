@@ -209,13 +209,22 @@ class FieldExplorer(_Picker):
         kind = self.FIELDS[self.field_name][0]
         return f"Ω_{self.probe} − Ω_{self.probe}(∞) (kcal/mol)" if kind == "omega" else "ESP, +1 e probe (kcal/mol)"
 
+    def _source(self):
+        """The probe (Ω) or the latent charges (ESP) of the current molecule and model, made once."""
+        kind, name = self.FIELDS[self.field_name]
+        key = ("source", name, self.fold)
+        if key not in self._cache:
+            model = self.load(name, self.fold)
+            self._cache[key] = (LocalChemicalPotential(model, self.molecule) if kind == "omega"
+                                else latent_values(model, self.molecule))
+        return kind, self._cache[key]
+
     def field(self, points) -> np.ndarray:
         """The selected field at points (Å), kcal/mol."""
-        kind, name = self.FIELDS[self.field_name]
-        model = self.load(name, self.fold)
+        kind, source = self._source()
         if kind == "omega":
-            return LocalChemicalPotential(model, self.molecule)(points, self.probe)
-        return electrostatic_potential(points, self.molecule.positions, latent_values(model, self.molecule))
+            return source(points, self.probe)
+        return electrostatic_potential(points, self.molecule.positions, source)
 
     def volume(self) -> np.ndarray:
         """The field on the 3D box (cached per molecule, field, probe)."""
@@ -229,19 +238,23 @@ class FieldExplorer(_Picker):
         plane = molecular_plane(self.molecule.positions, n=n, offset=offset)
         return plane, self.field(plane.points())
 
-    def limit(self) -> float:
-        values = fields.sample(self.box, self.volume(), fields.isosurface_mesh(self.box, self.surface, 3.0)[0])
-        return fields.symmetric_limit(values)
+    def limit(self, isovalue: float = 3.0) -> float:
+        """Colour limit: the 98th percentile of |field| on the isosurface (cached per field and isovalue)."""
+        key = ("limit", self.field_name, self.probe, self.fold, isovalue)
+        if key not in self._cache:
+            verts = fields.isosurface_mesh(self.box, self.surface, isovalue)[0]
+            self._cache[key] = fields.symmetric_limit(fields.sample(self.box, self.volume(), verts))
+        return self._cache[key]
 
     def view(self, isovalue: float = 3.0, width: int = 420, height: int = 320):
-        return fields.isosurface_view(self.molecule, self.box, self.surface, self.volume(), isovalue, self.limit(),
-                                      width, height)
+        return fields.isosurface_view(self.molecule, self.box, self.surface, self.volume(), isovalue,
+                                      self.limit(isovalue), width, height)
 
     def static_figure(self, isovalue: float = 3.0, offset: float = 0.0):
         """Isosurface coloured by the field (left) and the contour plot of the cut plane (right)."""
         fig = plt.figure(figsize=(10.5, 4.2))
         grid = fig.add_gridspec(1, 2, width_ratios=(1, 1.1), wspace=0.3)
-        limit = self.limit()
+        limit = self.limit(isovalue)
         fields.isosurface_figure(self.molecule, self.box, self.surface, self.volume(), isovalue, self.label,
                                  limit=limit, ax=fig.add_subplot(grid[0], projection="3d"),
                                  title=f"Σ‖r − r_i‖⁻² = {isovalue:g} Å⁻²")
