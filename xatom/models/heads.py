@@ -28,6 +28,26 @@ def _molecule_sum(values: torch.Tensor, batch: Batch) -> torch.Tensor:
     return torch.zeros(shape, dtype=values.dtype, device=values.device).index_add_(0, batch.idx_m, values)
 
 
+def _fit_composition(baseline: torch.Tensor, numbers: np.ndarray, offsets: np.ndarray, target: np.ndarray,
+                     per_atom: bool) -> np.ndarray:
+    """Least-squares per-element baseline of ``target`` on element counts (or fractions, ``per_atom``).
+
+    Writes the coefficients into ``baseline`` (indexed by atomic number, zero for absent elements) and
+    returns what the baseline leaves unexplained, one value per molecule or cell.
+    """
+    n_atoms = np.diff(offsets)
+    mol = np.repeat(np.arange(len(target)), n_atoms)
+    present = np.unique(numbers)
+    composition = np.zeros((len(target), present.size))
+    np.add.at(composition, (mol, np.searchsorted(present, numbers)), 1.0)
+    if per_atom:
+        composition /= n_atoms[:, None]
+    coef, *_ = np.linalg.lstsq(composition, target, rcond=None)
+    baseline.zero_()
+    baseline[torch.as_tensor(present.astype(np.int64))] = torch.as_tensor(coef, dtype=baseline.dtype)
+    return target - composition @ coef
+
+
 class EnergyHead(nn.Module):
     """Atomization energy (kcal/mol) as a sum of latent atomic energies Ê_i (kcal/mol)."""
 
@@ -47,15 +67,7 @@ class EnergyHead(nn.Module):
             offsets: molecule boundaries (n_mol + 1,).
             energy_kcal: training energies (n_mol,).
         """
-        mol = np.repeat(np.arange(len(energy_kcal)), np.diff(offsets))
-        present = np.unique(numbers)
-        counts = np.zeros((len(energy_kcal), present.size))
-        np.add.at(counts, (mol, np.searchsorted(present, numbers)), 1.0)
-        coef, *_ = np.linalg.lstsq(counts, energy_kcal, rcond=None)
-        residual = energy_kcal - counts @ coef
-        baseline = torch.zeros_like(self.baseline_kcal)
-        baseline[torch.as_tensor(present.astype(np.int64))] = torch.as_tensor(coef, dtype=baseline.dtype)
-        self.baseline_kcal.copy_(baseline)
+        residual = _fit_composition(self.baseline_kcal, numbers, offsets, energy_kcal, per_atom=False)
         # floor: on (nearly) additive data a zero scale would silence the network
         self.scale_kcal.fill_(max(float(residual.std() / np.sqrt(np.diff(offsets).mean())), 0.1))
 
@@ -117,17 +129,8 @@ class EnergyPerAtomHead(nn.Module):
 
     def fit_baseline(self, numbers: np.ndarray, offsets: np.ndarray, energy_ev_per_atom: np.ndarray):
         """Composition baseline from training structures (atomic numbers, offsets, energies per atom in eV)."""
-        n_atoms = np.diff(offsets)
-        mol = np.repeat(np.arange(len(energy_ev_per_atom)), n_atoms)
-        present = np.unique(numbers)
-        fractions = np.zeros((len(energy_ev_per_atom), present.size))
-        np.add.at(fractions, (mol, np.searchsorted(present, numbers)), 1.0)
-        fractions /= n_atoms[:, None]
-        coef, *_ = np.linalg.lstsq(fractions, energy_ev_per_atom, rcond=None)
-        baseline = torch.zeros_like(self.baseline_ev)
-        baseline[torch.as_tensor(present.astype(np.int64))] = torch.as_tensor(coef, dtype=baseline.dtype)
-        self.baseline_ev.copy_(baseline)
-        self.scale_ev.fill_(max(float((energy_ev_per_atom - fractions @ coef).std()), 0.01))
+        residual = _fit_composition(self.baseline_ev, numbers, offsets, energy_ev_per_atom, per_atom=True)
+        self.scale_ev.fill_(max(float(residual.std()), 0.01))
 
     def forward(self, y: torch.Tensor, batch: Batch) -> dict:
         atomic = y * self.scale_ev + self.baseline_ev[batch.Z]
