@@ -1,4 +1,4 @@
-"""Command line: ``xatom train | evaluate | export | reproduce``."""
+"""Command line: ``xatom train | evaluate | table | export | reproduce``."""
 from __future__ import annotations
 
 import argparse
@@ -50,6 +50,41 @@ def _evaluate(args):
     print(json.dumps({"checkpoint": str(args.checkpoint), "split": args.split, "unit": unit, **metrics}))
 
 
+def _table(args):
+    import numpy as np
+    import torch
+
+    from . import zoo
+    from .analysis.accuracy import PAPER_TABLE1, fold_spread, table1
+    from .data import load_qm9, load_split
+    from .training import predict_qm9
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    data = load_qm9()
+    rows = data.rows_of(load_split(0).test)  # the test molecules are the same for every fold
+    if args.n_test is not None:
+        rows = rows[: args.n_test]
+    folds = sorted(set(zoo.available()["fold"])) if args.folds else [0]
+    results, maes = {}, {}
+    for kind, target in PAPER_TABLE1:
+        name = f"{kind}-{target}"
+        for fold in folds:
+            if not (zoo.model_dir(name, fold) / "model.pt").exists():
+                continue
+            model = zoo.load(name, fold).to(args.device)
+            out = predict_qm9(model, data, rows, device=args.device)
+            pred, ref = out[model.target], out["reference"]
+            maes.setdefault(name, {})[fold] = float(np.abs(pred - ref).mean())
+            if fold == 0:
+                results[(kind, target)] = (pred, ref)
+    print(f"Paper Table 1 from the shipped fold-0 models, test split ({len(rows)} QM9 molecules):")
+    print(table1(results).reset_index().to_string(index=False))
+    if args.folds:
+        print("\nTest MAE across the shipped folds:")
+        print(fold_spread(maes).round(3).to_string())
+
+
 def _export(args):
     from .zoo import export_run
 
@@ -94,6 +129,13 @@ def main(argv=None):
     e.add_argument("--threads", type=int)
     e.add_argument("--device", default="cpu")
     e.set_defaults(func=_evaluate)
+
+    tb = sub.add_parser("table", help="paper Table 1: evaluate the shipped main models on the test split")
+    tb.add_argument("--folds", action="store_true", help="also every shipped fold model (spread of the test MAE)")
+    tb.add_argument("--n-test", type=int, help="only the first N test molecules (a quick look)")
+    tb.add_argument("--threads", type=int)
+    tb.add_argument("--device", default="cpu")
+    tb.set_defaults(func=_table)
 
     x = sub.add_parser("export", help="copy a run's best weights, log and config into data/models/NAME")
     x.add_argument("run_dir")
