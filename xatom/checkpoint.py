@@ -68,3 +68,30 @@ def load_model(path: str | Path, model: str | None = None, target: str | None = 
     net.checkpoint_metrics = payload.get("metrics", {})
     net.split_info = payload["split"]
     return net.eval()
+
+
+def average_checkpoints(paths: list[str | Path]) -> AtomisticModel:
+    """One model whose parameters are the mean of those in ``paths`` (weight averaging, "SWA").
+
+    Meant for the end-of-epoch weights of one run (``xatom train --keep-epoch-weights``): near the end of
+    training they sit in one basin and their mean is usually better than any of them. Buffers (element
+    baselines, a dipole model's charge sign) are taken from the last checkpoint, not averaged.
+
+    Raises:
+        CheckpointMismatchError: if the checkpoints differ in model configuration or data split.
+    """
+    if not paths:
+        raise ValueError("average_checkpoints: no checkpoints given")
+    payloads = [read_checkpoint(p) for p in paths]
+    first = payloads[0]
+    for path, payload in zip(paths, payloads):
+        for what in ("config", "split"):
+            if payload[what] != first[what]:
+                raise CheckpointMismatchError(f"{path} has another {what} than {paths[0]}: "
+                                              f"{payload[what]} vs {first[what]}")
+    net = load_model(paths[-1])
+    with torch.no_grad():
+        for name, param in net.named_parameters():
+            param.copy_(torch.stack([p["state_dict"][name] for p in payloads]).mean(0))
+    net.checkpoint_metrics = {}
+    return net

@@ -1,4 +1,4 @@
-"""Command line: ``xatom train | evaluate | table | export | reproduce``."""
+"""Command line: ``xatom train | evaluate | table | average | export | reproduce``."""
 from __future__ import annotations
 
 import argparse
@@ -26,7 +26,7 @@ def _train(args):
     run_dir = Path(args.run_dir or f"runs/{args.model}-{what}-fold{args.fold}")
     resume = (run_dir / "config.json").exists()
     result = train(run_dir, None if resume and args.resume_any else cfg, max_minutes=args.max_minutes,
-                   device=args.device)
+                   device=args.device, keep_epoch_weights=args.keep_epoch_weights)
     print(json.dumps(result))
 
 
@@ -85,10 +85,20 @@ def _table(args):
         print(fold_spread(maes).round(3).to_string())
 
 
+def _average(args):
+    import torch
+
+    from .training import average_run
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(json.dumps(average_run(args.run_dir, args.last, device=args.device)))
+
+
 def _export(args):
     from .zoo import export_run
 
-    print(export_run(args.run_dir, args.name))
+    print(export_run(args.run_dir, args.name, weights=args.weights))
 
 
 def _reproduce(args):
@@ -119,6 +129,8 @@ def main(argv=None):
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--architecture", help='JSON overrides, e.g. \'{"n_interactions": 3}\'')
     t.add_argument("--resume-any", action="store_true", help="resume the run in --run-dir whatever its options")
+    t.add_argument("--keep-epoch-weights", action="store_true",
+                   help="also keep each epoch's weights in RUN_DIR/epochs (for xatom average)")
     t.add_argument("--threads", type=int, help="torch CPU threads")
     t.add_argument("--device", default="cpu")
     t.set_defaults(func=_train)
@@ -137,9 +149,17 @@ def main(argv=None):
     tb.add_argument("--device", default="cpu")
     tb.set_defaults(func=_table)
 
+    a = sub.add_parser("average", help="average the weights of a run's last epochs into RUN_DIR/averaged.pt")
+    a.add_argument("run_dir")
+    a.add_argument("--last", type=int, default=5, help="how many of the last epochs (from --keep-epoch-weights)")
+    a.add_argument("--threads", type=int)
+    a.add_argument("--device", default="cpu")
+    a.set_defaults(func=_average)
+
     x = sub.add_parser("export", help="copy a run's best weights, log and config into data/models/NAME")
     x.add_argument("run_dir")
     x.add_argument("name")
+    x.add_argument("--weights", default="best.pt", help="which weights of the run to ship (e.g. averaged.pt)")
     x.set_defaults(func=_export)
 
     r = sub.add_parser("reproduce", help="execute the notebook series and write notebooks + report")

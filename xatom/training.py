@@ -2,7 +2,8 @@
 
 A run lives in one folder: ``config.json``, ``log.csv`` (one line per epoch), ``last.pt`` (weights +
 optimizer + scheduler + position in the epoch, written every few minutes, at each epoch end and on
-Ctrl-C/SIGTERM) and ``best.pt`` (the weights with the lowest validation MAE). Starting the same command
+Ctrl-C/SIGTERM), ``best.pt`` (the weights with the lowest validation MAE) and, if asked, ``epochs/`` (each
+epoch's final weights, for weight averaging). Starting the same command
 again resumes exactly: batch order depends only on (seed, epoch), so the run continues with the very next
 batch and the same optimizer state.
 """
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 
 from .batch import QM9Batches
-from .checkpoint import read_checkpoint, save_checkpoint
+from .checkpoint import average_checkpoints, load_model, read_checkpoint, save_checkpoint
 from .errors import CheckpointMismatchError
 from .models import AtomisticModel, model_config
 
@@ -184,7 +185,8 @@ def prepare_model(cfg: TrainingConfig, data, train_rows) -> AtomisticModel:
 
 
 def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max_minutes: float | None = None,
-          max_steps: int | None = None, device: str = "cpu", progress: bool = True) -> dict:
+          max_steps: int | None = None, device: str = "cpu", progress: bool = True,
+          keep_epoch_weights: bool = False) -> dict:
     """Train (or resume) the run in ``run_dir``; returns the final metrics.
 
     Args:
@@ -196,6 +198,8 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
         max_minutes: stop (after saving) once this much wall time has passed in this call.
         max_steps: stop (after saving) after this many optimizer steps in this call.
         device: "cpu" or "cuda".
+        keep_epoch_weights: also write each epoch's final weights to ``epochs/epochNNN.pt`` (for
+            :func:`~xatom.checkpoint.average_checkpoints`; about 2 MB per epoch for SchNet).
 
     Under ``torchrun --nproc_per_node N -m xatom.cli train ...`` the run is data-parallel over N processes
     (gloo on CPU, nccl on GPUs; with GPUs pass ``--device cuda:LOCAL_RANK`` via the environment).
@@ -340,6 +344,9 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
                 if dist.is_main:
                     save_checkpoint(run_dir / "best.pt", model, split.sha256, cfg.fold,
                                     {"val_mae": val["mae"], "val_rmse": val["rmse"], "epoch": epoch})
+            if keep_epoch_weights and dist.is_main:
+                save_checkpoint(run_dir / "epochs" / f"epoch{epoch:03d}.pt", model, split.sha256, cfg.fold,
+                                {"val_mae": val["mae"], "val_rmse": val["rmse"], "epoch": epoch})
             if since_best >= cfg.early_stop_patience:
                 stop_reason = "early stop"
             elif optimizer.param_groups[0]["lr"] <= cfg.min_lr * 1.0001 and since_best > cfg.lr_patience:
@@ -360,3 +367,29 @@ def fix_charge_sign(model: AtomisticModel, data, rows, device="cpu"):
     Z = np.concatenate([data.numbers[a:b] for a, b in zip(starts, ends)])
     model.head.fix_sign(torch.as_tensor(res["charge_e"]), torch.as_tensor(Z.astype(np.int64)))
     model.train()
+
+
+def average_run(run_dir: str | Path, last: int, device: str = "cpu") -> dict:
+    """Average the weights of a run's last ``last`` epochs (``epochs/``) and write ``averaged.pt``.
+
+    Returns the validation MAE/RMSE of the average and of ``best.pt`` so the two can be compared; the
+    averaged epochs are stored in the checkpoint's metrics (``xatom export --weights averaged.pt`` ships it).
+    """
+    run_dir = Path(run_dir)
+    files = sorted((run_dir / "epochs").glob("epoch*.pt"))
+    if len(files) < last:
+        raise ValueError(f"{run_dir}/epochs holds {len(files)} epoch checkpoints, {last} asked for")
+    files = files[-last:]
+    model = average_checkpoints(files)
+    cfg = json.loads((run_dir / "config.json").read_text())
+    data, split = load_dataset(cfg.get("dataset", "qm9"), cfg["fold"])
+    val_rows = data.rows_of(split.val)
+    if model.target == "dipole_debye":
+        fix_charge_sign(model, data, val_rows[:2000], device)
+    val = evaluate(model.to(device), data, val_rows, device=device)
+    epochs = [int(f.stem.removeprefix("epoch")) for f in files]
+    save_checkpoint(run_dir / "averaged.pt", model, split.sha256, cfg["fold"],
+                    {"val_mae": val["mae"], "val_rmse": val["rmse"], "epoch": epochs[-1], "averaged_epochs": epochs})
+    best = evaluate(load_model(run_dir / "best.pt").to(device), data, val_rows, device=device)
+    return {"averaged_epochs": epochs, "val_mae": val["mae"], "val_rmse": val["rmse"],
+            "best_pt_val_mae": best["mae"], "best_pt_val_rmse": best["rmse"]}

@@ -61,8 +61,14 @@ def _cpu_name() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def export_run(run_dir: str | Path, name: str | None = None, evaluate_test: bool = True) -> Path:
-    """Copy a finished (or paused) run's best weights and log into the zoo, with test metrics."""
+def export_run(run_dir: str | Path, name: str | None = None, evaluate_test: bool = True,
+               weights: str = "best.pt") -> Path:
+    """Copy a finished (or paused) run's weights and log into the zoo, with test metrics.
+
+    Args:
+        weights: the run's file to ship: ``best.pt`` (lowest validation MAE) or ``averaged.pt`` (from
+            ``xatom average``; the averaged epochs go into metrics.json and the command into command.txt).
+    """
     import torch
 
     from .training import evaluate, load_dataset
@@ -74,10 +80,11 @@ def export_run(run_dir: str | Path, name: str | None = None, evaluate_test: bool
     name = name or f"{cfg['model']}-{what}-fold{cfg['fold']}"
     dest = MODELS_DIR / name
     dest.mkdir(parents=True, exist_ok=True)
-    best = read_checkpoint(run_dir / "best.pt")
+    shipped = read_checkpoint(run_dir / weights)
+    averaged = shipped["metrics"].get("averaged_epochs")
     last = read_checkpoint(run_dir / "last.pt")
     tmp = dest / "model.pt.tmp"
-    torch.save(best, tmp)
+    torch.save(shipped, tmp)
     os.replace(tmp, dest / "model.pt")
     shutil.copy(run_dir / "log.csv", dest / "log.csv")
     (dest / "config.json").write_text(json.dumps(cfg, indent=1))
@@ -88,12 +95,16 @@ def export_run(run_dir: str | Path, name: str | None = None, evaluate_test: bool
                f"--early-stop-patience {cfg['early_stop_patience']} --seed {cfg['seed']}"
                + (f" --n-train {cfg['n_train']}" if cfg.get("n_train") else "")
                + (f" --architecture '{arch}'" if arch else "") + f" --run-dir runs/{name}")
+    if averaged:
+        command += f" --keep-epoch-weights\nxatom average runs/{name} --last {len(averaged)}"
     (dest / "command.txt").write_text(command + "\n")
     log = pd.read_csv(run_dir / "log.csv")
-    metrics = {"epochs": int(len(log)), "best_epoch": int(best["metrics"].get("epoch", 0)),
-               "val_mae": best["metrics"].get("val_mae"), "train_hours": round(last["train_state"]["wall_s"] / 3600, 2),
+    metrics = {"epochs": int(len(log)), "best_epoch": int(shipped["metrics"].get("epoch", 0)),
+               "val_mae": shipped["metrics"].get("val_mae"), "train_hours": round(last["train_state"]["wall_s"] / 3600, 2),
                "hardware": f"{_cpu_name()}, CPU, {last['train_state'].get('threads', 1)} torch thread(s)",
                "torch": torch.__version__}
+    if averaged:
+        metrics["averaged_epochs"] = averaged
     if evaluate_test:
         model = load_model(dest / "model.pt")
         data, split = load_dataset(dataset, cfg["fold"])
