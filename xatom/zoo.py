@@ -25,14 +25,18 @@ def model_dir(name: str, fold: int = 0) -> Path:
 
 
 def available() -> pd.DataFrame:
-    """One row per shipped model: name, fold, test MAE/RMSE, epochs and training hours."""
+    """One row per shipped model: name, fold, which weights (best epoch or a mean of epochs), test MAE/RMSE,
+    epochs and training hours."""
     rows = []
     for folder in sorted(MODELS_DIR.glob("*-fold*")):
         if not (folder / "model.pt").exists():
             continue
         name, fold = folder.name.rsplit("-fold", 1)
         metrics = json.loads((folder / "metrics.json").read_text()) if (folder / "metrics.json").exists() else {}
-        rows.append({"name": name, "fold": int(fold), **metrics})
+        averaged = metrics.pop("averaged_epochs", None)
+        weights = (f"mean of epochs {averaged[0]}–{averaged[-1]}" if averaged
+                   else f"epoch {metrics['best_epoch']}" if "best_epoch" in metrics else "")
+        rows.append({"name": name, "fold": int(fold), "weights": weights, **metrics})
     return pd.DataFrame(rows)
 
 
