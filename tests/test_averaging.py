@@ -59,16 +59,36 @@ def test_epoch_weights_are_kept_averaged_and_shipped(qm9, tmp_path, monkeypatch)
     with pytest.raises(ValueError, match="holds 3 epoch checkpoints, 4 asked"):
         average_run(run, last=4)
 
+    with pytest.raises(ValueError, match="at least 1"):
+        average_run(run, last=0)
+
     result = average_run(run, last=2)
     assert result["averaged_epochs"] == [2, 3]
-    assert result["val_mae"] > 0 and result["best_pt_val_mae"] > 0
+    assert result["val_mae"] == pytest.approx(read_checkpoint(run / "averaged.pt")["metrics"]["val_mae"])
+    assert result["best_pt_val_mae"] == pytest.approx(read_checkpoint(run / "best.pt")["metrics"]["val_mae"])
     monkeypatch.setattr(zoo, "MODELS_DIR", tmp_path / "models")
+    with pytest.raises(ValueError, match="best.pt' or 'averaged.pt"):
+        zoo.export_run(run, "schnet-energy-fold0", evaluate_test=False, weights="last.pt")
     dest = zoo.export_run(run, "schnet-energy-fold0", evaluate_test=False, weights="averaged.pt")
     metrics = json.loads((dest / "metrics.json").read_text())
     assert metrics["averaged_epochs"] == [2, 3] and metrics["val_mae"] == pytest.approx(result["val_mae"])
+    assert "best_epoch" not in metrics  # the shipped weights are no single epoch
+    assert zoo.available().set_index("name").loc["schnet-energy", "weights"] == "mean of epochs 2–3"
     command = (dest / "command.txt").read_text().splitlines()
-    assert "--keep-epoch-weights" in command[0] and command[1] == "xatom average runs/schnet-energy-fold0 --last 2"
+    assert command[0].endswith("--max-epochs 3 --architecture '" + json.dumps(dict(SMALL_SCHNET))
+                               + "' --run-dir runs/schnet-energy-fold0 --keep-epoch-weights")
+    assert command[1:] == ["xatom average runs/schnet-energy-fold0 --last 2"]  # finished: no "paused" remark
     shipped = load_model(dest / "model.pt")
     averaged = average_checkpoints([run / "epochs" / "epoch002.pt", run / "epochs" / "epoch003.pt"])
     for p, q in zip(shipped.parameters(), averaged.parameters()):
         torch.testing.assert_close(p, q)
+
+
+def test_averaging_refuses_epochs_with_gaps(qm9, tmp_path):
+    cfg = TrainingConfig(n_train=100, batch_size=50, max_epochs=3, lr=1e-3, seed=3, architecture=dict(SMALL_SCHNET))
+    run = tmp_path / "run"
+    train(run, cfg, data=qm9, progress=False, keep_epoch_weights=True)
+    (run / "epochs" / "epoch002.pt").unlink()  # as after a resume without --keep-epoch-weights
+    with pytest.raises(ValueError, match=r"epochs \[1, 3\]"):
+        average_run(run, last=2)
+    assert average_run(run, last=1)["averaged_epochs"] == [3]

@@ -41,3 +41,8 @@ def test_evaluate_prints_metrics_with_unit(capsys):
 def test_train_without_target_on_qm9_says_so(tmp_path):
     with pytest.raises(SystemExit, match="--target"):
         main(["train", "--model", "schnet", "--run-dir", str(tmp_path / "run")])
+
+
+def test_table_refuses_an_empty_test_set():
+    with pytest.raises(SystemExit, match="--n-test must be at least 1"):
+        main(["table", "--n-test", "0"])

@@ -64,7 +64,13 @@ def _table(args):
     data = load_qm9()
     rows = data.rows_of(load_split(0).test)  # the test molecules are the same for every fold
     if args.n_test is not None:
+        if args.n_test < 1:
+            raise SystemExit(f"xatom table: --n-test must be at least 1, not {args.n_test}")
         rows = rows[: args.n_test]
+    missing = [f"{kind}-{target}" for kind, target in PAPER_TABLE1
+               if not (zoo.model_dir(f"{kind}-{target}", 0) / "model.pt").exists()]
+    if missing:
+        raise SystemExit(f"xatom table: no shipped fold-0 model for {', '.join(missing)} (in {zoo.MODELS_DIR})")
     folds = sorted(set(zoo.available()["fold"])) if args.folds else [0]
     results, maes = {}, {}
     for kind, target in PAPER_TABLE1:
@@ -156,10 +162,11 @@ def main(argv=None):
     a.add_argument("--device", default="cpu")
     a.set_defaults(func=_average)
 
-    x = sub.add_parser("export", help="copy a run's best weights, log and config into data/models/NAME")
+    x = sub.add_parser("export", help="copy a run's weights, log and config into data/models/NAME")
     x.add_argument("run_dir")
     x.add_argument("name")
-    x.add_argument("--weights", default="best.pt", help="which weights of the run to ship (e.g. averaged.pt)")
+    x.add_argument("--weights", default="best.pt", choices=["best.pt", "averaged.pt"],
+                   help="which weights of the run to ship: best epoch, or the mean from xatom average")
     x.set_defaults(func=_export)
 
     r = sub.add_parser("reproduce", help="execute the notebook series and write notebooks + report")

@@ -376,18 +376,25 @@ def average_run(run_dir: str | Path, last: int, device: str = "cpu") -> dict:
     averaged epochs are stored in the checkpoint's metrics (``xatom export --weights averaged.pt`` ships it).
     """
     run_dir = Path(run_dir)
-    files = sorted((run_dir / "epochs").glob("epoch*.pt"))
+    if last < 1:
+        raise ValueError(f"average_run: last must be at least 1, not {last}")
+    files = sorted((run_dir / "epochs").glob("epoch*.pt"), key=lambda f: int(f.stem.removeprefix("epoch")))
     if len(files) < last:
-        raise ValueError(f"{run_dir}/epochs holds {len(files)} epoch checkpoints, {last} asked for")
+        raise ValueError(f"{run_dir}/epochs holds {len(files)} epoch checkpoints, {last} asked for "
+                         "(train with --keep-epoch-weights to keep them)")
     files = files[-last:]
-    model = average_checkpoints(files)
+    epochs = [int(f.stem.removeprefix("epoch")) for f in files]
+    trained = read_checkpoint(run_dir / "last.pt")["train_state"]["epoch"]
+    if epochs != list(range(trained - last + 1, trained + 1)):
+        raise ValueError(f"{run_dir}: the run has finished {trained} epochs, but the last {last} epoch checkpoints "
+                         f"are epochs {epochs}; a resume without --keep-epoch-weights leaves gaps")
+    model = average_checkpoints(files).to(device)
     cfg = json.loads((run_dir / "config.json").read_text())
     data, split = load_dataset(cfg.get("dataset", "qm9"), cfg["fold"])
     val_rows = data.rows_of(split.val)
     if model.target == "dipole_debye":
         fix_charge_sign(model, data, val_rows[:2000], device)
-    val = evaluate(model.to(device), data, val_rows, device=device)
-    epochs = [int(f.stem.removeprefix("epoch")) for f in files]
+    val = evaluate(model, data, val_rows, device=device)
     save_checkpoint(run_dir / "averaged.pt", model, split.sha256, cfg["fold"],
                     {"val_mae": val["mae"], "val_rmse": val["rmse"], "epoch": epochs[-1], "averaged_epochs": epochs})
     best = evaluate(load_model(run_dir / "best.pt").to(device), data, val_rows, device=device)

@@ -75,40 +75,54 @@ def export_run(run_dir: str | Path, name: str | None = None, evaluate_test: bool
     """
     import torch
 
-    from .training import evaluate, load_dataset
+    from .training import TrainingConfig, evaluate, load_dataset
 
+    if weights not in ("best.pt", "averaged.pt"):
+        raise ValueError(f"export_run: weights must be 'best.pt' or 'averaged.pt', not {weights!r}")
     run_dir = Path(run_dir)
     cfg = json.loads((run_dir / "config.json").read_text())
     dataset = cfg.get("dataset", "qm9")
     what = "crystals" if dataset == "crystals" else cfg["target"]
     name = name or f"{cfg['model']}-{what}-fold{cfg['fold']}"
-    dest = MODELS_DIR / name
-    dest.mkdir(parents=True, exist_ok=True)
     shipped = read_checkpoint(run_dir / weights)
     averaged = shipped["metrics"].get("averaged_epochs")
     last = read_checkpoint(run_dir / "last.pt")
+    log = pd.read_csv(run_dir / "log.csv")
+    if averaged and averaged[-1] != len(log):
+        raise ValueError(f"{run_dir}/averaged.pt averages epochs {averaged}, but the run has {len(log)} epochs "
+                         "now: run xatom average again")
+    dest = MODELS_DIR / name
+    dest.mkdir(parents=True, exist_ok=True)
     tmp = dest / "model.pt.tmp"
     torch.save(shipped, tmp)
     os.replace(tmp, dest / "model.pt")
     shutil.copy(run_dir / "log.csv", dest / "log.csv")
     (dest / "config.json").write_text(json.dumps(cfg, indent=1))
     arch = json.dumps(cfg["architecture"]) if cfg.get("architecture") else None
+    default_max_epochs = TrainingConfig.__dataclass_fields__["max_epochs"].default
     data_args = "--dataset crystals" if dataset == "crystals" else f"--target {cfg['target']}"
     command = (f"xatom train --model {cfg['model']} {data_args} --fold {cfg['fold']} "
                f"--batch-size {cfg['batch_size']} --lr {cfg['lr']} --lr-patience {cfg['lr_patience']} "
                f"--early-stop-patience {cfg['early_stop_patience']} --seed {cfg['seed']}"
                + (f" --n-train {cfg['n_train']}" if cfg.get("n_train") else "")
+               + (f" --max-epochs {cfg['max_epochs']}" if cfg["max_epochs"] != default_max_epochs else "")
                + (f" --architecture '{arch}'" if arch else "") + f" --run-dir runs/{name}")
     if averaged:
         command += f" --keep-epoch-weights\nxatom average runs/{name} --last {len(averaged)}"
+    finished = (last["train_state"].get("stopped") in ("early stop", "learning rate at its minimum")
+                or len(log) >= cfg["max_epochs"])
+    if not finished:
+        command += (f"\n# these weights: the run paused after epoch {len(log)} (the same command resumes it; "
+                    f"from scratch, add --max-epochs {len(log)})")
     (dest / "command.txt").write_text(command + "\n")
-    log = pd.read_csv(run_dir / "log.csv")
-    metrics = {"epochs": int(len(log)), "best_epoch": int(shipped["metrics"].get("epoch", 0)),
-               "val_mae": shipped["metrics"].get("val_mae"), "train_hours": round(last["train_state"]["wall_s"] / 3600, 2),
+    metrics = {"epochs": int(len(log)), "val_mae": shipped["metrics"].get("val_mae"),
+               "train_hours": round(last["train_state"]["wall_s"] / 3600, 2),
                "hardware": f"{_cpu_name()}, CPU, {last['train_state'].get('threads', 1)} torch thread(s)",
                "torch": torch.__version__}
     if averaged:
         metrics["averaged_epochs"] = averaged
+    else:
+        metrics["best_epoch"] = int(shipped["metrics"].get("epoch", 0))
     if evaluate_test:
         model = load_model(dest / "model.pt")
         data, split = load_dataset(dataset, cfg["fold"])
