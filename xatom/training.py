@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from .batch import QM9Batches
-from .checkpoint import average_checkpoints, load_model, read_checkpoint, save_checkpoint
+from .checkpoint import average_checkpoints, read_checkpoint, save_checkpoint
 from .errors import CheckpointMismatchError
 from .models import AtomisticModel, model_config
 
@@ -397,6 +397,6 @@ def average_run(run_dir: str | Path, last: int, device: str = "cpu") -> dict:
     val = evaluate(model, data, val_rows, device=device)
     save_checkpoint(run_dir / "averaged.pt", model, split.sha256, cfg["fold"],
                     {"val_mae": val["mae"], "val_rmse": val["rmse"], "epoch": epochs[-1], "averaged_epochs": epochs})
-    best = evaluate(load_model(run_dir / "best.pt").to(device), data, val_rows, device=device)
+    best = read_checkpoint(run_dir / "best.pt")["metrics"]  # measured on the same validation set when saved
     return {"averaged_epochs": epochs, "val_mae": val["mae"], "val_rmse": val["rmse"],
-            "best_pt_val_mae": best["mae"], "best_pt_val_rmse": best["rmse"]}
+            "best_pt_val_mae": best["val_mae"], "best_pt_val_rmse": best["val_rmse"]}
