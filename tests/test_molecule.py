@@ -150,3 +150,76 @@ def test_center_of_mass_of_water_lies_near_oxygen(water):
     # the centre of mass divides O→(H midpoint) in the ratio 2 m_H : (m_O + 2 m_H)
     frac = np.linalg.norm(com - o) / np.linalg.norm(h_mid - o)
     assert frac == pytest.approx(2 * 1.008 / (15.999 + 2 * 1.008), rel=1e-4)
+
+
+# ------------------------------------------------------------------ named bugs (issue 16)
+@pytest.mark.parametrize("numbers, formula", [([6, 8, 8], "CO2"), ([6, 9, 9, 9, 9], "CF4"), ([6, 1, 1, 1, 17], "CH3Cl"),
+                                              ([8, 1, 1], "H2O"), ([7, 1, 1, 1], "H3N"), ([9, 1, 17], "ClFH")])
+def test_formula_follows_hill_order_with_and_without_hydrogen(numbers, formula):
+    # Hill: C first, then H, then the rest alphabetically; without carbon, every element alphabetically
+    positions = np.arange(3 * len(numbers), dtype=float).reshape(-1, 3)
+    assert Molecule(numbers, positions).formula == formula
+
+
+def test_xyz_with_more_atom_lines_than_its_count_raises_naming_file_and_counts(tmp_path):
+    path = tmp_path / "five.xyz"
+    atoms = "".join(f"H 0 0 {1.0 * k}\n" for k in range(5))
+    path.write_text("3\nsays three\n" + atoms)
+    with pytest.raises(DataFormatError, match=r"five\.xyz.*3 atoms.*5 atom lines"):
+        Molecule.from_xyz(path)
+    with pytest.raises(DataFormatError, match=r"3 atoms.*5 atom lines"):
+        Molecule.from_xyz(path.read_text())
+
+
+def test_xyz_with_fewer_atom_lines_than_its_count_names_file_and_counts(tmp_path):
+    path = tmp_path / "two.xyz"
+    path.write_text("4\nsays four\nH 0 0 0\nH 0 0 1\n")
+    with pytest.raises(DataFormatError, match=r"two\.xyz.*4 atoms.*2 atom lines"):
+        Molecule.from_xyz(path)
+
+
+def test_multi_structure_xyz_still_reads_the_first_structure(tmp_path):
+    path = tmp_path / "frames.xyz"
+    path.write_text("2\nfirst\nH 0 0 0\nH 0 0 0.74\n3\nsecond\nO 0 0 0\nH 0 0 1\nH 0 1 0\n")
+    assert Molecule.from_xyz(path).formula == "H2"
+
+
+@pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\n\x00\xff\xfe binary", b""])
+def test_binary_or_empty_xyz_file_raises_naming_the_file(tmp_path, content):
+    path = tmp_path / "picture.xyz"
+    path.write_bytes(content)
+    with pytest.raises(DataFormatError, match="picture.xyz"):
+        Molecule.from_xyz(path)
+
+
+def test_missing_xyz_file_error_names_the_file(tmp_path):
+    with pytest.raises(DataFormatError, match="missing.xyz"):
+        Molecule.from_xyz(str(tmp_path / "missing.xyz"))
+    with pytest.raises(DataFormatError, match="a_folder"):
+        (tmp_path / "a_folder").mkdir()
+        Molecule.from_xyz(tmp_path / "a_folder")
+
+
+def test_periodic_cell_refuses_atoms_too_close_through_the_boundary():
+    cell = np.eye(3) * 5.0
+    # 0.05 Å apart through the face x = 0 / x = 5 (4.95 Å apart inside the cell)
+    with pytest.raises(AtomsTooCloseError, match=r"atoms 0 and 1 .*0\.05"):
+        Molecule([11, 17], [[0.02, 1, 1], [4.97, 1, 1]], cell=cell)
+    # the same two atoms inside one cell, without a boundary in between
+    with pytest.raises(AtomsTooCloseError, match="atoms 0 and 1"):
+        Molecule([11, 17], [[2.0, 1, 1], [2.05, 1, 1]], cell=cell)
+    # a skewed cell: the image across the slanted face is what counts
+    skew = np.array([[5.0, 0, 0], [4.9, 1.0, 0], [0, 0, 5.0]])
+    with pytest.raises(AtomsTooCloseError):
+        Molecule([11, 17], [[0.0, 0, 0], [4.95, 0.99, 0]], cell=skew)  # minus b: (0.05, −0.01, 0), 0.051 Å
+    Molecule([11, 17], [[0.0, 0, 0], [2.5, 2.5, 2.5]], cell=cell)  # rock salt-like spacing is fine
+
+
+def test_cell_shorter_than_the_minimum_distance_puts_an_atom_on_its_own_image():
+    with pytest.raises(AtomsTooCloseError, match="own periodic image"):
+        Molecule([11], [[0, 0, 0]], cell=np.diag([0.05, 5.0, 5.0]))
+
+
+def test_non_periodic_direction_of_a_cell_has_no_images():
+    cell = np.eye(3) * 5.0
+    Molecule([11, 17], [[0.02, 1, 1], [4.97, 1, 1]], cell=cell, pbc=[False, True, True])

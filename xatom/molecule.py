@@ -18,6 +18,45 @@ MIN_DISTANCE_ANGSTROM = 0.1
 """Two atoms closer than this are rejected as a broken geometry."""
 
 
+def _closest_pair(positions: np.ndarray, cell: np.ndarray | None, pbc: np.ndarray | None) -> tuple[int, int, float]:
+    """The closest two atoms (i ≤ j) and their distance in Å; ``inf`` for a lone atom without a cell.
+
+    With a cell, distances are minimum-image distances along the periodic directions: the difference
+    vector is wrapped into the cell around zero (fractional coordinates in [−0.5, 0.5)) and its 27 nearest
+    images are compared, so atoms close through a cell face count, and ``i == j`` means an atom close to its
+    own periodic image (a cell vector shorter than the distance).
+    """
+    diff = positions[None, :, :] - positions[:, None, :]  # r_j − r_i, (n, n, 3)
+    shifts = np.zeros((1, 3))
+    if cell is not None and np.any(pbc):
+        frac = diff @ np.linalg.inv(cell)
+        frac[..., pbc] -= np.round(frac[..., pbc])
+        diff = frac @ cell
+        steps = [(-1, 0, 1) if periodic else (0,) for periodic in pbc]
+        shifts = np.array(np.meshgrid(*steps, indexing="ij")).reshape(3, -1).T @ cell
+    best = (0, 0, np.inf)
+    for shift in shifts:
+        dist = np.sqrt(((diff + shift) ** 2).sum(-1))
+        if not shift.any():
+            np.fill_diagonal(dist, np.inf)
+        i, j = np.unravel_index(np.argmin(dist), dist.shape)
+        if dist[i, j] < best[2]:
+            best = (int(min(i, j)), int(max(i, j)), float(dist[i, j]))
+    return best
+
+
+def _is_atom_line(line: str) -> bool:
+    """Whether an xyz line reads as an atom: an element and three numbers (a count line is one integer)."""
+    parts = line.replace("*^", "e").split()
+    if len(parts) < 4:
+        return False
+    try:
+        [float(v) for v in parts[1:4]]
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class Molecule:
     """A molecule or periodic structure.
@@ -71,15 +110,11 @@ class Molecule:
             pbc = np.ones(3, bool) if pbc is None else np.asarray(pbc, dtype=bool).reshape(3)
         elif pbc is not None and np.any(pbc):
             raise ShapeError("pbc given without a cell")
-        if numbers.size > 1 and cell is None:
-            diff = positions[:, None, :] - positions[None, :, :]
-            dist = np.sqrt((diff ** 2).sum(-1))
-            np.fill_diagonal(dist, np.inf)
-            i, j = np.unravel_index(np.argmin(dist), dist.shape)
-            if dist[i, j] < MIN_DISTANCE_ANGSTROM:
-                raise AtomsTooCloseError(
-                    f"atoms {min(i, j)} and {max(i, j)} are {dist[i, j]:.3g} Å apart "
-                    f"(minimum {MIN_DISTANCE_ANGSTROM} Å)")
+        i, j, distance = _closest_pair(positions, cell, pbc)
+        if distance < MIN_DISTANCE_ANGSTROM:
+            what = (f"atoms {i} and {j} are {distance:.3g} Å apart" if i != j else
+                    f"atom {i} is {distance:.3g} Å from its own periodic image (a cell vector is too short)")
+            raise AtomsTooCloseError(f"{what}; minimum {MIN_DISTANCE_ANGSTROM} Å")
         object.__setattr__(self, "numbers", numbers.astype(np.int64))
         object.__setattr__(self, "positions", positions)
         object.__setattr__(self, "cell", cell)
@@ -99,7 +134,8 @@ class Molecule:
         """Hill formula, e.g. ``C7H8``."""
         syms = self.symbols
         counts = {s: syms.count(s) for s in set(syms)}
-        order = (["C", "H"] if "C" in counts else []) + sorted(s for s in counts if s not in ("C", "H") or "C" not in counts)
+        first = [s for s in ("C", "H") if s in counts] if "C" in counts else []  # Hill: C, H, rest alphabetical
+        order = first + sorted(s for s in counts if s not in first)
         return "".join(f"{s}{counts[s] if counts[s] > 1 else ''}" for s in order)
 
     @property
@@ -121,30 +157,48 @@ class Molecule:
         Element columns may be symbols (``C``) or atomic numbers (``6``).
         """
         text = str(source)
+        where = "xyz text"
         if "\n" not in text:
             path = Path(text)
+            where = f"xyz file {str(path)!r}"
             if not path.exists():
-                raise DataFormatError(f"xyz file {text!r} does not exist (pass xyz text with newlines, or a path)")
-            text = path.read_text()
+                raise DataFormatError(f"{where} does not exist (pass xyz text with newlines, or a path)")
+            try:
+                text = path.read_text()
+            except UnicodeDecodeError as err:
+                raise DataFormatError(f"{where} is not a text file (undecodable byte at position {err.start})") from None
+            except OSError as err:
+                raise DataFormatError(f"cannot read {where}: {err.strerror or err}") from None
             name = name if name is not None else path.stem
         lines = text.strip("\n").splitlines()
         try:
             n = int(lines[0].split()[0])
         except (IndexError, ValueError):
-            raise DataFormatError(f"xyz text must start with the number of atoms, got {lines[:1]!r}") from None
+            raise DataFormatError(f"{where} must start with the number of atoms, got {lines[:1]!r}") from None
+        if n < 0:
+            raise DataFormatError(f"{where}: the count line says {n} atoms")
         if len(lines) < n + 2:
-            raise DataFormatError(f"xyz header announces {n} atoms but only {max(len(lines) - 2, 0)} atom lines follow")
+            raise DataFormatError(f"{where}: the count line says {n} atoms but only {max(len(lines) - 2, 0)} "
+                                  "atom lines follow")
+        extra = 0  # atom lines after the announced ones (a next structure starts with its count line instead)
+        while n + 2 + extra < len(lines) and _is_atom_line(lines[n + 2 + extra]):
+            extra += 1
+        if extra:
+            raise DataFormatError(f"{where}: the count line says {n} atoms but {n + extra} atom lines follow")
         numbers, positions = [], []
         for k, line in enumerate(lines[2:n + 2]):
             parts = line.replace("*^", "e").split()
             if len(parts) < 4:
-                raise DataFormatError(f"xyz atom line {k + 1} needs an element and 3 coordinates: {line!r}")
+                raise DataFormatError(f"{where}: atom line {k + 1} needs an element and 3 coordinates: {line!r}")
             el = parts[0]
-            numbers.append(int(el) if el.isdigit() else elements.atomic_number(el))
+            try:
+                numbers.append(int(el) if el.isdigit() else elements.atomic_number(el))
+            except UnknownElementError as err:
+                raise UnknownElementError(f"{where}: atom line {k + 1}: {err}") from None
             try:
                 positions.append([float(v) for v in parts[1:4]])
             except ValueError:
-                raise DataFormatError(f"xyz atom line {k + 1} has non-numeric coordinates: {line!r}") from None
+                raise DataFormatError(f"{where}: atom line {k + 1} has non-numeric coordinates: {line!r}") from None
         return cls(np.array(numbers), np.array(positions), name=name if name is not None else lines[1].strip())
 
     @classmethod
