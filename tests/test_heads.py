@@ -110,7 +110,7 @@ def synthetic_energies(n_mol=60, seed=0, noise=0.0):
 
 def test_fit_baseline_recovers_per_element_energies_exactly():
     numbers, offsets, energy = synthetic_energies()
-    head = EnergyHead()
+    head = EnergyHead(partition="element")
     head.fit_baseline(numbers, offsets, energy)
     for z, e in ELEMENT_ENERGIES.items():
         assert float(head.baseline_kcal[z]) == pytest.approx(e, rel=1e-6)
@@ -121,7 +121,7 @@ def test_fit_baseline_recovers_per_element_energies_exactly():
 
 def test_fit_baseline_scale_is_the_residual_spread_per_atom():
     numbers, offsets, energy = synthetic_energies(n_mol=400, seed=1, noise=5.0)
-    head = EnergyHead()
+    head = EnergyHead(partition="element")
     head.fit_baseline(numbers, offsets, energy)
     for z, e in ELEMENT_ENERGIES.items():
         assert float(head.baseline_kcal[z]) == pytest.approx(e, abs=1.0)
@@ -129,6 +129,40 @@ def test_fit_baseline_scale_is_the_residual_spread_per_atom():
     residual = energy - counts @ np.array([float(head.baseline_kcal[z]) for z in ELEMENT_ENERGIES])
     assert float(head.scale_kcal) == pytest.approx(residual.std() / np.sqrt(np.diff(offsets).mean()), rel=1e-4)
     assert 0.5 < float(head.scale_kcal) < 5.0
+
+
+def test_paper_partition_shares_one_mean_and_spread_per_atom_across_elements():
+    numbers, offsets, energy = synthetic_energies(n_mol=400, seed=2, noise=5.0)
+    head = EnergyHead(partition="atom")
+    head.fit_baseline(numbers, offsets, energy)
+    per_atom = energy / np.diff(offsets)
+    # one μ for every element, also those absent from the training data (the network alone tells them apart)
+    torch.testing.assert_close(head.baseline_kcal, torch.full((95,), float(per_atom.mean())))
+    assert float(head.scale_kcal) == pytest.approx(per_atom.std(), rel=1e-5)
+
+
+def test_partitions_differ_in_the_split_between_atoms_not_in_what_the_sum_can_express(ethanol, water):
+    numbers, offsets, energy = synthetic_energies(n_mol=300, seed=3, noise=5.0)
+    heads = {p: EnergyHead(partition=p) for p in ("atom", "element")}
+    for head in heads.values():
+        head.fit_baseline(numbers, offsets, energy)
+    b = batch_molecules([ethanol, water], 5.0)
+    y = random_y(b, 5)
+    atom = heads["atom"](y, b)
+    # the same molecular energies are reached in the element gauge by the y that undo the change of baseline
+    y_elem = (atom["atomic_energy_kcal"] - heads["element"].baseline_kcal[b.Z]) / heads["element"].scale_kcal
+    elem = heads["element"](y_elem, b)
+    torch.testing.assert_close(elem["energy_kcal"], atom["energy_kcal"])
+    torch.testing.assert_close(elem["atomic_energy_kcal"], atom["atomic_energy_kcal"])
+    # at y = 0 the atom gauge gives every atom the same energy, the element gauge its element's energy
+    zero = torch.zeros_like(y)
+    assert torch.unique(heads["atom"](zero, b)["atomic_energy_kcal"]).numel() == 1
+    assert torch.unique(heads["element"](zero, b)["atomic_energy_kcal"]).numel() == 3  # H, C, O
+
+
+def test_unknown_energy_partition_is_named():
+    with pytest.raises(ValueError, match="unknown energy partition 'molecule'"):
+        EnergyHead(partition="molecule")
 
 
 def test_energy_head_gives_scaled_atomic_energies_plus_baseline(ethanol, water):

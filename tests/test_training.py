@@ -37,8 +37,8 @@ def test_small_schnet_overfits_200_molecules(qm9, train_rows):
     assert min(losses[-10:]) <= losses[0] / 10, f"MSE {losses[0]:.1f} → {min(losses[-10:]):.1f} (kcal/mol)²"
 
 
-def test_baseline_alone_explains_most_of_the_atomization_energy(qm9, train_rows):
-    cfg = TrainingConfig(architecture=dict(SMALL_SCHNET))
+def test_per_element_baseline_alone_explains_most_of_the_atomization_energy(qm9, train_rows):
+    cfg = TrainingConfig(architecture=dict(SMALL_SCHNET), energy_partition="element")
     model = prepare_model(cfg, qm9, train_rows)
     e = qm9.energy_kcal[train_rows]
     starts, ends = qm9.offsets[train_rows], qm9.offsets[train_rows + 1]
@@ -48,6 +48,14 @@ def test_baseline_alone_explains_most_of_the_atomization_energy(qm9, train_rows)
     # baseline atomic energies are negative (binding); a carbon binds more strongly than a hydrogen
     b = model.head.baseline_kcal
     assert float(b[6]) < float(b[1]) < 0
+
+
+def test_papers_partition_starts_every_atom_at_the_mean_energy_per_atom(qm9, train_rows):
+    model = prepare_model(TrainingConfig(architecture=dict(SMALL_SCHNET), energy_partition="atom"), qm9, train_rows)
+    per_atom = qm9.energy_kcal[train_rows] / np.diff(qm9.offsets)[train_rows]
+    assert float(model.head.baseline_kcal[1]) == float(model.head.baseline_kcal[9])
+    assert float(model.head.baseline_kcal[6]) == pytest.approx(per_atom.mean(), rel=1e-5)
+    assert float(model.head.scale_kcal) == pytest.approx(per_atom.std(), rel=1e-4)
 
 
 # ------------------------------------------------------------------------------------------ resume

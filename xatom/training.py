@@ -24,6 +24,7 @@ from .batch import QM9Batches
 from .checkpoint import average_checkpoints, read_checkpoint, save_checkpoint
 from .errors import CheckpointMismatchError
 from .models import AtomisticModel, model_config
+from .models.atomistic import LEGACY_ENERGY_PARTITION
 
 
 @dataclass
@@ -45,8 +46,25 @@ class TrainingConfig:
     n_train: int | None = None
     checkpoint_minutes: float = 5.0
     architecture: dict = field(default_factory=dict)
+    energy_partition: str | None = "atom"
+    """QM9 energy models: "atom" (the paper's one mean per atom) or "element" (per-element baselines);
+    None for every other target."""
+
+    def __post_init__(self):
+        if self.target != "energy":
+            self.energy_partition = None
+
+    @classmethod
+    def from_dict(cls, stored: dict) -> "TrainingConfig":
+        """The configuration of a stored ``config.json``; energy runs from before the partition option used
+        per-element baselines."""
+        if stored.get("target") == "energy" and "energy_partition" not in stored:
+            stored = {**stored, "energy_partition": LEGACY_ENERGY_PARTITION}
+        return cls(**stored)
 
     def model_config(self) -> dict:
+        if self.target == "energy":
+            return model_config(self.model, self.target, energy_partition=self.energy_partition, **self.architecture)
         return model_config(self.model, self.target, **self.architecture)
 
 
@@ -212,7 +230,7 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
     run_dir.mkdir(parents=True, exist_ok=True)
     stored_cfg = run_dir / "config.json"
     if stored_cfg.exists():
-        stored = TrainingConfig(**json.loads(stored_cfg.read_text()))
+        stored = TrainingConfig.from_dict(json.loads(stored_cfg.read_text()))
         if cfg is not None and asdict(cfg) != asdict(stored):
             diff = {k: (v, asdict(stored)[k]) for k, v in asdict(cfg).items() if asdict(stored)[k] != v}
             raise CheckpointMismatchError(f"{run_dir} was started with another configuration "

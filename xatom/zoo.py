@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .checkpoint import load_model, read_checkpoint
+from .errors import CheckpointMismatchError
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "data" / "models"
 
@@ -25,8 +26,11 @@ def model_dir(name: str, fold: int = 0) -> Path:
 
 
 def available() -> pd.DataFrame:
-    """One row per shipped model: name, fold, which weights (best epoch or a mean of epochs), test MAE/RMSE,
-    epochs and training hours."""
+    """One row per shipped model: name, fold, which weights (best epoch or a mean of epochs), the energy
+    partition of energy models ("atom": the paper's, "element": per-element baselines), test MAE/RMSE, epochs
+    and training hours."""
+    from .models.atomistic import LEGACY_ENERGY_PARTITION
+
     rows = []
     for folder in sorted(MODELS_DIR.glob("*-fold*")):
         if not (folder / "model.pt").exists():
@@ -36,12 +40,22 @@ def available() -> pd.DataFrame:
         averaged = metrics.pop("averaged_epochs", None)
         weights = (f"mean of epochs {averaged[0]}–{averaged[-1]}" if averaged
                    else f"epoch {metrics['best_epoch']}" if "best_epoch" in metrics else "")
-        rows.append({"name": name, "fold": int(fold), "weights": weights, **metrics})
+        config = read_checkpoint(folder / "model.pt")["config"]
+        partition = (config.get("energy_partition", LEGACY_ENERGY_PARTITION) if config["target"] == "energy"
+                     else "")
+        rows.append({"name": name, "fold": int(fold), "weights": weights, "energy_partition": partition, **metrics})
     return pd.DataFrame(rows)
 
 
 TARGET_OF_NAME = {"energy": "energy", "dipole": "dipole", "crystals": "formation_energy"}
 """Second part of a model name → its target ("schnet-crystals" predicts formation energies of crystals)."""
+
+
+def model_name(kind: str, target: str, energy_partition: str | None = None) -> str:
+    """Zoo name of a model, by one rule: ``KIND-TARGET`` ("crystals" for the crystal formation energy), with
+    ``-elementref`` for energy models in the per-element partition (``"schnet-energy"`` is the paper's)."""
+    what = "crystals" if target == "formation_energy" else target
+    return f"{kind}-{what}" + ("-elementref" if energy_partition == "element" else "")
 
 
 def load(name: str, fold: int = 0):
@@ -52,7 +66,13 @@ def load(name: str, fold: int = 0):
         have = ", ".join(f"{r.name} fold {r.fold}" for r in available().itertuples()) or "none"
         raise FileNotFoundError(f"no shipped model {name!r} fold {fold} (have: {have})")
     kind, what = name.split("-", 1)
-    return load_model(path, model=kind, target=TARGET_OF_NAME.get(what, what))
+    elementref = what.endswith("-elementref")
+    what = what.removesuffix("-elementref")
+    model = load_model(path, model=kind, target=TARGET_OF_NAME.get(what, what))
+    if elementref and model.energy_partition != "element":
+        raise CheckpointMismatchError(f"{path} holds an energy model in the {model.energy_partition!r} partition, "
+                                      f"but the name {name!r} says per-element")
+    return model
 
 
 def _cpu_name() -> str:
@@ -73,6 +93,8 @@ def export_run(run_dir: str | Path, name: str | None = None, evaluate_test: bool
         weights: the run's file to ship: ``best.pt`` (lowest validation MAE) or ``averaged.pt`` (from
             ``xatom average``; the averaged epochs go into metrics.json and the command into command.txt).
     """
+    from dataclasses import asdict
+
     import torch
 
     from .training import TrainingConfig, evaluate, load_dataset
@@ -80,10 +102,9 @@ def export_run(run_dir: str | Path, name: str | None = None, evaluate_test: bool
     if weights not in ("best.pt", "averaged.pt"):
         raise ValueError(f"export_run: weights must be 'best.pt' or 'averaged.pt', not {weights!r}")
     run_dir = Path(run_dir)
-    cfg = json.loads((run_dir / "config.json").read_text())
-    dataset = cfg.get("dataset", "qm9")
-    what = "crystals" if dataset == "crystals" else cfg["target"]
-    name = name or f"{cfg['model']}-{what}-fold{cfg['fold']}"
+    cfg = asdict(TrainingConfig.from_dict(json.loads((run_dir / "config.json").read_text())))
+    dataset = cfg["dataset"]
+    name = name or f"{model_name(cfg['model'], cfg['target'], cfg['energy_partition'])}-fold{cfg['fold']}"
     shipped = read_checkpoint(run_dir / weights)
     averaged = shipped["metrics"].get("averaged_epochs")
     last = read_checkpoint(run_dir / "last.pt")
@@ -101,6 +122,8 @@ def export_run(run_dir: str | Path, name: str | None = None, evaluate_test: bool
     arch = json.dumps(cfg["architecture"]) if cfg.get("architecture") else None
     default_max_epochs = TrainingConfig.__dataclass_fields__["max_epochs"].default
     data_args = "--dataset crystals" if dataset == "crystals" else f"--target {cfg['target']}"
+    if cfg["energy_partition"]:
+        data_args += f" --energy-partition {cfg['energy_partition']}"
     command = (f"xatom train --model {cfg['model']} {data_args} --fold {cfg['fold']} "
                f"--batch-size {cfg['batch_size']} --lr {cfg['lr']} --lr-patience {cfg['lr_patience']} "
                f"--early-stop-patience {cfg['early_stop_patience']} --seed {cfg['seed']}"

@@ -14,7 +14,7 @@ from torch import nn
 from ..batch import Batch
 from .acsf import ACSFParameters
 from .bp import BehlerParrinello
-from .heads import HEADS, DipoleHead, EnergyHead
+from .heads import ENERGY_PARTITIONS, HEADS, DipoleHead, EnergyHead
 from .layers import mlp
 from .schnet import SchNet
 
@@ -25,8 +25,17 @@ DEFAULT_CONFIG = {
 }
 
 
-def model_config(model: str, target: str, **overrides) -> dict:
-    """Full configuration of a model kind ("schnet" or "bp") for a target ("energy" or "dipole")."""
+LEGACY_ENERGY_PARTITION = "element"
+"""Partition of energy models whose configuration predates the option (all of them used per-element baselines)."""
+
+
+def model_config(model: str, target: str, energy_partition: str = "atom", **overrides) -> dict:
+    """Full configuration of a model kind ("schnet" or "bp") for a target ("energy" or "dipole").
+
+    Args:
+        energy_partition: "atom" (the paper's) or "element" (per-element baselines), energy models only.
+        overrides: architecture options replacing the defaults of ``model``.
+    """
     if model not in DEFAULT_CONFIG:
         raise ValueError(f"unknown model {model!r}; expected one of {sorted(DEFAULT_CONFIG)}")
     if target not in HEADS:
@@ -36,7 +45,12 @@ def model_config(model: str, target: str, **overrides) -> dict:
     if unknown:
         raise ValueError(f"unknown {model} option(s) {sorted(unknown)}; valid: {sorted(arch)}")
     arch.update(overrides)
-    return {"model": model, "target": target, "architecture": arch}
+    config = {"model": model, "target": target, "architecture": arch}
+    if target == "energy":
+        if energy_partition not in ENERGY_PARTITIONS:
+            raise ValueError(f"unknown energy partition {energy_partition!r}; expected one of {ENERGY_PARTITIONS}")
+        config["energy_partition"] = energy_partition
+    return config
 
 
 class AtomisticModel(nn.Module):
@@ -57,11 +71,21 @@ class AtomisticModel(nn.Module):
             self.readout = None
             params = self.representation.acsf.params
             self.cutoff = max(params.radial_cutoff, params.angular_cutoff)
-        self.head: EnergyHead | DipoleHead = HEADS[config["target"]]()
+        if config["target"] == "energy":
+            self.head: EnergyHead | DipoleHead = EnergyHead(partition=self.energy_partition)
+        else:
+            self.head = HEADS[config["target"]]()
 
     @property
     def kind(self) -> str:
         return self.config["model"]
+
+    @property
+    def energy_partition(self) -> str | None:
+        """"atom" (the paper's) or "element" for QM9 energy models, None for other targets."""
+        if self.config["target"] != "energy":
+            return None
+        return self.config.get("energy_partition", LEGACY_ENERGY_PARTITION)
 
     @property
     def target(self) -> str:

@@ -3,9 +3,14 @@
 Both turn one scalar per atom, y_i, into a molecular property through a physically motivated sum, and
 keep the per-atom latent quantity:
 
-* :class:`EnergyHead`: E = Σ_i Ê_i (Eq. 2) with Ê_i = s·y_i + b_{Z_i}. The per-element baseline b_Z is a
-  least-squares fit of the training energies on the element counts, so Ê_i are on the scale of real
-  atomic energies (kcal/mol) from the first step, and s is the spread of what the baseline leaves.
+* :class:`EnergyHead`: E = Σ_i Ê_i (Eq. 2) with Ê_i = s·y_i + b_{Z_i}. How the total is split between atoms
+  (the *energy partition*, a gauge: the total does not depend on it) is fixed by the baseline b_Z:
+
+  - ``"atom"`` (the paper's, as in the schnetpack of its time): one mean μ and one spread σ per atom, shared
+    by all elements, b_Z = μ and s = σ (mean and standard deviation of E/N over the training molecules), so
+    the network itself decides how the energy splits between elements;
+  - ``"element"``: b_Z is a least-squares fit of the training energies on the element counts, so each Ê_i
+    starts on the scale of its element's energy, and s is the spread of what that baseline leaves.
 * :class:`DipoleHead`: μ = Σ_i q̂_i r_i (Eq. 3), |μ| (Eq. 4). Charges are made to sum to zero per
   molecule (q̂_i = y_i − mean_mol(y)), because QM9 molecules are neutral; with Σ q̂ = 0, μ does not
   depend on the origin (positions are still taken relative to the centre of mass, as in the paper).
@@ -48,25 +53,46 @@ def _fit_composition(baseline: torch.Tensor, numbers: np.ndarray, offsets: np.nd
     return target - composition @ coef
 
 
+ENERGY_PARTITIONS = ("atom", "element")
+"""Energy partitions of :class:`EnergyHead`: the paper's one mean per atom, or a per-element baseline."""
+
+
 class EnergyHead(nn.Module):
-    """Atomization energy (kcal/mol) as a sum of latent atomic energies Ê_i (kcal/mol)."""
+    """Atomization energy (kcal/mol) as a sum of latent atomic energies Ê_i (kcal/mol).
+
+    Args:
+        max_z: largest atomic number with a baseline entry.
+        partition: ``"atom"`` (the paper's: Ê_i = μ + σ·y_i, μ and σ shared by all elements) or ``"element"``
+            (Ê_i = b_Z + s·y_i with a least-squares per-element b_Z); see the module docstring.
+    """
 
     target = "energy_kcal"
     latent = "atomic_energy_kcal"
 
-    def __init__(self, max_z: int = 94):
+    def __init__(self, max_z: int = 94, partition: str = "atom"):
         super().__init__()
+        if partition not in ENERGY_PARTITIONS:
+            raise ValueError(f"unknown energy partition {partition!r}; expected one of {ENERGY_PARTITIONS}")
+        self.partition = partition
         self.register_buffer("baseline_kcal", torch.zeros(max_z + 1))
         self.register_buffer("scale_kcal", torch.ones(()))
 
     def fit_baseline(self, numbers: np.ndarray, offsets: np.ndarray, energy_kcal: np.ndarray):
-        """Least-squares per-element baseline and residual scale from training molecules.
+        """Baseline and scale of the partition from training molecules.
+
+        ``"atom"``: b_Z = μ = mean(E/N) for every element and s = σ = std(E/N); ``"element"``: least-squares
+        b_Z on the element counts and s = std(residual)/sqrt(mean N).
 
         Args:
             numbers: atomic numbers of the training atoms, molecule after molecule.
             offsets: molecule boundaries (n_mol + 1,).
-            energy_kcal: training energies (n_mol,).
+            energy_kcal: training energies (n_mol,), kcal/mol.
         """
+        if self.partition == "atom":
+            per_atom = np.asarray(energy_kcal, dtype=np.float64) / np.diff(offsets)
+            self.baseline_kcal.fill_(float(per_atom.mean()))
+            self.scale_kcal.fill_(max(float(per_atom.std()), 0.1))
+            return
         residual = _fit_composition(self.baseline_kcal, numbers, offsets, energy_kcal, per_atom=False)
         # floor: on (nearly) additive data a zero scale would silence the network
         self.scale_kcal.fill_(max(float(residual.std() / np.sqrt(np.diff(offsets).mean())), 0.1))
