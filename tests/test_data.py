@@ -349,3 +349,17 @@ def test_load_split_rejects_a_fold_out_of_range():
         load_split(N_FOLDS)
     with pytest.raises(ValueError):
         load_split(-1)
+
+
+def test_random_subset_is_a_seeded_draw_over_the_whole_split():
+    from xatom.data import random_subset
+
+    rows = np.arange(10_000)  # sorted like QM9 (by size)
+    sub = random_subset(rows, 500, seed=1)
+    assert sub.size == 500 and np.unique(sub).size == 500 and np.all(np.diff(sub) > 0)
+    assert sub.max() > 9_000 and sub.min() < 1_000  # not the first 500
+    np.testing.assert_array_equal(sub, random_subset(rows, 500, seed=1))
+    assert not np.array_equal(sub, random_subset(rows, 500, seed=2))
+    np.testing.assert_array_equal(random_subset(rows, None), rows)
+    with pytest.raises(ValueError, match="between 1 and 10000"):
+        random_subset(rows, 0)

@@ -75,3 +75,21 @@ def load_split(fold: int = 0, path: Path = SPLIT_FILE) -> Split:
         every, test, val = z["all"].astype(np.int64), z["test"].astype(np.int64), z[f"val_{fold}"].astype(np.int64)
     train = np.setdiff1d(every, np.concatenate([test, val]), assume_unique=True)
     return Split(fold=fold, train=train, val=val, test=test)
+
+
+def random_subset(rows: np.ndarray, n: int | None, seed: int = 0) -> np.ndarray:
+    """A seeded random draw of ``n`` of ``rows``, kept in their original order (all rows when ``n`` is None).
+
+    QM9 is sorted by size, so the first N rows of a split are its smallest molecules: a part of a split is
+    always drawn with this helper, never sliced.
+
+    Raises:
+        ValueError: if ``n`` is smaller than 1 or larger than ``len(rows)``.
+    """
+    rows = np.asarray(rows)
+    if n is None:
+        return rows
+    if not 1 <= n <= len(rows):
+        raise ValueError(f"random_subset: n must lie between 1 and {len(rows)} (the rows given), not {n}")
+    keep = np.random.default_rng(seed).choice(len(rows), size=n, replace=False)
+    return rows[np.sort(keep)]
