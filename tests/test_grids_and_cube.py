@@ -5,7 +5,7 @@ import pytest
 import xatom
 from physics import random_rotation
 from xatom.analysis.grids import Grid, box_grid, molecular_plane, principal_axes, proximity, surface_sign_patches
-from xatom.errors import DataFormatError, ShapeError
+from xatom.errors import DataFormatError, GridError, NonFiniteError, ShapeError
 from xatom.viz.cube import read_cube, write_cube
 from xatom.viz.fields import isosurface_mesh, sample
 
@@ -109,3 +109,72 @@ def test_sign_patches_count_connected_regions(water):
     assert halves["negative_area_in_5_largest"] == pytest.approx(1.0)
     slabs = surface_sign_patches(faces, np.sin(centre[:, 0] * 4.0), area)  # stripes across the surface
     assert slabs["negative_patches"] + slabs["positive_patches"] > 2
+
+
+# ------------------------------------------------------------------ named bugs (issue 16)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_cube_writer_refuses_non_finite_values_and_counts_them(tmp_path, water, bad):
+    box = box_grid(water.positions, 0.5, 1.0)
+    values = np.zeros(box.shape)
+    values.flat[[3, 17, 40]] = bad
+    with pytest.raises(NonFiniteError, match=f"3 of the {box.n_points} values"):
+        write_cube(tmp_path / "bad.cube", water, box, values)
+    assert not (tmp_path / "bad.cube").exists()  # nothing half-written
+
+
+def test_cube_write_replaces_an_old_file_whole(tmp_path, water, monkeypatch):
+    box = box_grid(water.positions, 0.5, 1.0)
+    path = write_cube(tmp_path / "field.cube", water, box, np.ones(box.shape))
+    before = path.read_text()
+    import xatom.files
+
+    def full_disk(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(xatom.files.Path, "write_text", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        write_cube(path, water, box, np.zeros(box.shape))
+    monkeypatch.undo()
+    assert path.read_text() == before and [p.name for p in tmp_path.iterdir()] == ["field.cube"]
+
+
+@pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\n\x00\xff\xfe binary", b""])
+def test_binary_or_empty_cube_file_is_refused_by_name(tmp_path, content):
+    path = tmp_path / "picture.cube"
+    path.write_bytes(content)
+    with pytest.raises(DataFormatError, match="picture.cube"):
+        read_cube(path)
+
+
+def test_missing_cube_file_is_refused_by_name(tmp_path):
+    with pytest.raises(DataFormatError, match="nothing.cube.*does not exist"):
+        read_cube(tmp_path / "nothing.cube")
+
+
+@pytest.mark.parametrize("axes", [np.zeros((3, 3)), np.diag([0.2, 0.0, 0.2]), np.diag([0.2, 1e-14, 0.2]),
+                                  [[0.2, 0, 0], [0.4, 0, 0], [0, 0, 0.2]]])
+def test_grid_with_zero_or_degenerate_spacing_is_refused(axes):
+    with pytest.raises(GridError, match="spacing|independent"):
+        Grid([0, 0, 0], axes, (4, 4, 4))
+
+
+@pytest.mark.parametrize("spacing", [0.0, -0.2, np.nan, np.inf])
+def test_box_grid_refuses_zero_negative_or_non_finite_spacing(water, spacing):
+    with pytest.raises(GridError, match="spacing"):
+        box_grid(water.positions, spacing=spacing)
+
+
+def test_fine_spacing_is_refused_with_the_number_of_points_not_an_overflow(water):
+    from xatom.analysis.grids import MAX_GRID_POINTS
+
+    with pytest.raises(GridError, match=f"at most {MAX_GRID_POINTS:,}"):
+        box_grid(water.positions, spacing=1e-4)
+    # sizes whose product overflows int64 (np.prod would wrap around to a small or negative count)
+    with pytest.raises(GridError, match="8000000000000000000000000000 points"):
+        Grid([0, 0, 0], np.eye(3) * 0.1, (2_000_000_000,) * 3)
+    assert Grid([0, 0, 0], np.eye(3), (2, 3, 4)).n_points == 24
+
+
+def test_molecular_plane_needs_two_points_per_side(water):
+    with pytest.raises(GridError, match="n"):
+        molecular_plane(water.positions, n=1)

@@ -37,6 +37,19 @@ class DataFormatError(XatomError, ValueError):
     """A data file (QM9 CSV, xyz, cube) whose content is not as expected."""
 
 
+class MissingFileError(DataFormatError, FileNotFoundError):
+    """A file to read that does not exist, or a folder where a file was expected."""
+
+
+class OutputFolderError(XatomError, OSError):
+    """An output folder that cannot be written to (read-only, not a folder, or too little free space)."""
+
+
+class GridError(XatomError, ValueError):
+    """A grid of points that cannot be used: zero, negative or non-finite spacing, degenerate axes, or more
+    points than allowed."""
+
+
 class CheckpointMismatchError(XatomError, ValueError):
     """A checkpoint whose model kind, target, configuration or data split differs from what was asked."""
 

@@ -8,11 +8,18 @@ the layout of Gaussian cube files.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import NonFiniteError, ShapeError
+from ..errors import GridError, NonFiniteError, ShapeError
+
+MAX_GRID_POINTS = 20_000_000
+"""Most points a grid may have (their coordinates alone take 480 MB); a finer grid is refused by name."""
+
+MIN_SPACING_ANGSTROM = 1e-6
+"""Shortest step vector of a grid in Å; shorter (or zero) steps are refused."""
 
 
 @dataclass(frozen=True)
@@ -40,13 +47,24 @@ class Grid:
             raise ShapeError(f"grid sizes must be positive, got {shape}")
         if not (np.isfinite(origin).all() and np.isfinite(axes).all()):
             raise NonFiniteError("grid origin or axes contain NaN or infinite values")
+        steps = np.linalg.norm(axes, axis=1)
+        if steps.min() < MIN_SPACING_ANGSTROM:
+            raise GridError(f"grid spacing must be at least {MIN_SPACING_ANGSTROM} Å along every axis, got step "
+                            f"lengths {steps.tolist()} Å")
+        singular = np.linalg.svd(axes / steps[:, None], compute_uv=False)
+        if singular.min() < 1e-9:
+            raise GridError(f"grid axes must be linearly independent, got {axes.tolist()} (Å)")
+        n_points = math.prod(shape)
+        if n_points > MAX_GRID_POINTS:
+            raise GridError(f"a grid of shape {shape} (step lengths {np.round(steps, 8).tolist()} Å) has {n_points} "
+                            f"points; at most {MAX_GRID_POINTS:,} are allowed: use a coarser spacing or a smaller box")
         object.__setattr__(self, "origin", origin)
         object.__setattr__(self, "axes", axes)
         object.__setattr__(self, "shape", shape)
 
     @property
     def n_points(self) -> int:
-        return int(np.prod(self.shape))
+        return math.prod(self.shape)
 
     @property
     def spacing(self) -> np.ndarray:
@@ -72,8 +90,9 @@ class Grid:
 def box_grid(positions, spacing: float = 0.2, margin: float = 3.0) -> Grid:
     """A 3D box aligned with the coordinate axes around ``positions`` (Å), ``margin`` Å beyond every atom."""
     positions = _positions(positions)
-    if spacing <= 0 or margin < 0:
-        raise ValueError(f"spacing must be > 0 and margin ≥ 0 (Å), got {spacing}, {margin}")
+    if not (np.isfinite(spacing) and spacing > 0 and np.isfinite(margin) and margin >= 0):
+        raise GridError(f"box_grid: spacing must be finite and > 0, margin finite and ≥ 0 (Å), "
+                        f"got spacing {spacing}, margin {margin}")
     low, high = positions.min(0) - margin, positions.max(0) + margin
     shape = tuple(int(np.ceil((h - l) / spacing)) + 1 for l, h in zip(low, high))
     return Grid(low, np.eye(3) * spacing, shape)
@@ -108,6 +127,8 @@ def molecular_plane(positions, n: int = 100, margin: float = 2.5, offset: float 
         offset: shift of the plane along its normal in Å (0 = through the centroid).
     """
     positions = _positions(positions)
+    if n < 2:
+        raise GridError(f"molecular_plane: n must be at least 2 points per side, got {n}")
     centroid, axes = principal_axes(positions)
     proj = (positions - centroid) @ axes[:2].T
     half = np.abs(proj).max() + margin

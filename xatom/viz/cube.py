@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis.grids import Grid
-from ..errors import DataFormatError, ShapeError
+from ..errors import DataFormatError, NonFiniteError, ShapeError
+from ..files import read_text, write_atomic
 from ..molecule import Molecule
 from ..units import BOHR_TO_ANGSTROM
 
@@ -23,6 +24,10 @@ def cube_text(molecule: Molecule, grid: Grid, values, comment: str = "xatom fiel
         raise ShapeError(f"cube files hold 3D grids, got a {len(grid.shape)}D grid")
     if values.shape != grid.shape and values.shape != (grid.n_points,):
         raise ShapeError(f"values of shape {values.shape} do not fit the grid {grid.shape}")
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise NonFiniteError(f"{int(bad.sum())} of the {values.size} values are NaN or infinite; cube files hold "
+                             f"finite numbers (first at grid index {np.unravel_index(np.argmax(bad), grid.shape)})")
     bohr = 1.0 / BOHR_TO_ANGSTROM
     lines = [comment.replace("\n", " "), "lengths in Bohr; values as stated above",
              f"{molecule.n_atoms:5d} " + " ".join(f"{x:12.6f}" for x in grid.origin * bohr)]
@@ -38,15 +43,13 @@ def cube_text(molecule: Molecule, grid: Grid, values, comment: str = "xatom fiel
 
 
 def write_cube(path: str | Path, molecule: Molecule, grid: Grid, values, comment: str = "xatom field") -> Path:
-    """Write a cube file; returns its path."""
-    path = Path(path)
-    path.write_text(cube_text(molecule, grid, values, comment))
-    return path
+    """Write a cube file atomically (a failed write leaves no truncated file); returns its path."""
+    return write_atomic(path, cube_text(molecule, grid, values, comment))
 
 
 def read_cube(path: str | Path) -> tuple[Molecule, Grid, np.ndarray, str]:
     """Read a cube file: the molecule (Å), the grid (Å), the values (shape ``grid.shape``) and the comment."""
-    lines = Path(path).read_text().splitlines()
+    lines = read_text(path, "cube file").splitlines()
     try:
         head = lines[2].split()
         n_atoms, origin = int(head[0]), np.array(head[1:4], dtype=float)
