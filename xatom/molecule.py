@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from . import elements
-from .errors import (AtomsTooCloseError, DataFormatError, EmptyMoleculeError, NonFiniteError, ShapeError,
-                     SmilesParseError, UnknownElementError)
+from .errors import (AtomsTooCloseError, DataFormatError, EmptyMoleculeError, MissingFileError, NonFiniteError,
+                     ShapeError, SmilesParseError, UnknownElementError)
+from .files import read_text
 
 MIN_DISTANCE_ANGSTROM = 0.1
 """Two atoms closer than this are rejected as a broken geometry."""
@@ -162,13 +163,8 @@ class Molecule:
             path = Path(text)
             where = f"xyz file {str(path)!r}"
             if not path.exists():
-                raise DataFormatError(f"{where} does not exist (pass xyz text with newlines, or a path)")
-            try:
-                text = path.read_text()
-            except UnicodeDecodeError as err:
-                raise DataFormatError(f"{where} is not a text file (undecodable byte at position {err.start})") from None
-            except OSError as err:
-                raise DataFormatError(f"cannot read {where}: {err.strerror or err}") from None
+                raise MissingFileError(f"{where} does not exist (pass xyz text with newlines, or a path)")
+            text = read_text(path, "xyz file")
             name = name if name is not None else path.stem
         lines = text.strip("\n").splitlines()
         try:
