@@ -193,3 +193,29 @@ def test_a_file_that_is_not_a_torch_file_raises_checkpoint_mismatch(tmp_path):
     path.write_text("hello, this is not a checkpoint\n")
     with pytest.raises(CheckpointMismatchError):
         load_model(path)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_checkpoint_with_non_finite_weights_is_refused_naming_the_parameter(schnet_checkpoint, tmp_path, bad):
+    from xatom.errors import CorruptCheckpointError
+
+    path, model = schnet_checkpoint
+    payload = torch.load(path, weights_only=True)
+    name = next(k for k, v in payload["state_dict"].items() if v.is_floating_point() and v.numel() > 3)
+    payload["state_dict"][name].view(-1)[[0, 2]] = bad
+    broken = tmp_path / "broken.pt"
+    torch.save(payload, broken)
+    with pytest.raises(CorruptCheckpointError, match=rf"broken\.pt.*{name}.*2 of"):
+        load_model(broken)
+
+
+def test_missing_or_folder_checkpoint_is_refused_by_name(tmp_path):
+    from xatom.errors import MissingFileError
+
+    with pytest.raises(MissingFileError, match="nowhere.pt.*does not exist"):
+        load_model(tmp_path / "nowhere.pt")
+    with pytest.raises(MissingFileError, match="is a folder"):
+        read_checkpoint(tmp_path)
+    (tmp_path / "noise.pt").write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(CheckpointMismatchError, match="noise.pt"):
+        load_model(tmp_path / "noise.pt")

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import torch
 
-from .errors import CheckpointMismatchError
+from .errors import CheckpointMismatchError, CorruptCheckpointError
+from .files import existing_file
 from .models import AtomisticModel
 
 FORMAT = "xatom-checkpoint-1"
@@ -33,11 +34,15 @@ def save_checkpoint(path: str | Path, model: AtomisticModel, split_sha256: str, 
 
 
 def read_checkpoint(path: str | Path) -> dict:
-    """The raw checkpoint dictionary (safe: weights_only loading)."""
+    """The raw checkpoint dictionary (safe: weights_only loading).
+
+    Raises:
+        MissingFileError: ``path`` does not exist or is a folder.
+        CheckpointMismatchError: the file is not an xatom checkpoint.
+    """
+    path = existing_file(path, "checkpoint")
     try:
-        payload = torch.load(Path(path), map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise
+        payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
         raise CheckpointMismatchError(f"{path} is not a readable xatom checkpoint ({type(err).__name__}: {err})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
@@ -53,8 +58,18 @@ def load_model(path: str | Path, model: str | None = None, target: str | None = 
         model: expected kind, "schnet" or "bp" (None: accept any).
         target: expected target, "energy" or "dipole" (None: accept any).
         split_sha256: expected data split hash (None: accept any).
+
+    Raises:
+        CheckpointMismatchError: the checkpoint holds another model, target or split than asked for, or
+            weights that do not fit its configuration.
+        CorruptCheckpointError: a weight (parameter or buffer) is NaN or infinite.
     """
     payload = read_checkpoint(path)
+    for name, tensor in payload["state_dict"].items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            bad = int((~torch.isfinite(tensor)).sum())
+            raise CorruptCheckpointError(f"{path}: weight {name!r} has {bad} of {tensor.numel()} values NaN or "
+                                         "infinite; the model would predict NaN (retrain, or use an earlier checkpoint)")
     cfg = payload["config"]
     for name, want, have in (("model", model, cfg["model"]), ("target", target, cfg["target"]),
                              ("data split", split_sha256, payload["split"]["sha256"])):

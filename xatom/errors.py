@@ -54,5 +54,9 @@ class CheckpointMismatchError(XatomError, ValueError):
     """A checkpoint whose model kind, target, configuration or data split differs from what was asked."""
 
 
+class CorruptCheckpointError(CheckpointMismatchError):
+    """A checkpoint that cannot be used as it is: NaN or infinite weights."""
+
+
 class OutOfDomainWarning(UserWarning):
     """A molecule lies outside what the QM9-trained models have seen (elements, size, charge)."""
