@@ -1,11 +1,11 @@
-# The README's two commands: `make reproduce` and `make test`. Both create .venv on first use.
+# The README's commands: `make reproduce`, `make test` and `make lab`. All create .venv on first use.
 PYTHON ?= python3
 TORCH ?= torch==2.13.0
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: reproduce test install clean
+.PHONY: reproduce test lab install clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ reproduce: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider -q
+
+lab: $(VENV)/.installed
+	$(BIN)/jupyter lab notebooks/
 
 clean:
 	rm -rf $(VENV) output
