@@ -9,10 +9,16 @@
 The computing lives in plain methods (``select``, ``values``, ``field``), the widgets only call them, so
 everything is testable without a browser. ``static_figure()`` gives the picture used where no JavaScript
 runs (GitHub, nbval, the HTML report).
+
+Every model call goes through the domain check (:mod:`xatom.domain`): outside the widgets its
+:class:`~xatom.errors.OutOfDomainWarning` is emitted as usual; the widgets show it (``note``) in their status
+line instead, and an untrained element there is a message, not an exception.
 """
 from __future__ import annotations
 
 import functools
+import html
+import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -20,11 +26,12 @@ import pandas as pd
 from matplotlib import cm, colors
 
 from .. import zoo
-from ..analysis.esp import electrostatic_potential
+from ..analysis.esp import electrostatic_potential, latent_charges
 from ..analysis.grids import box_grid, molecular_plane, proximity
 from ..analysis.probe import LocalChemicalPotential
 from ..data.lookup import molecule_from_text
-from ..errors import XatomError
+from ..domain import DomainNotes, warn_out_of_domain
+from ..errors import OutOfDomainWarning, XatomError
 from ..inference import latent_values
 from . import fields
 
@@ -46,6 +53,7 @@ class _Picker:
     def __init__(self, data=None, load=None):
         self.data, self.load = data, load or _shipped
         self.molecule, self.source, self.message, self.text = None, "", "", None
+        self._cache, self._notes = {}, {}
 
     def select(self, text: str) -> bool:
         """Pick a molecule; returns False (and sets ``message``) when the text names none.
@@ -69,7 +77,43 @@ class _Picker:
         self.changed()
 
     def changed(self):
-        """Called after a new molecule was picked."""
+        """Called after a new molecule was picked: forget what was computed for the previous one."""
+        self._cache, self._notes = {}, {}
+
+    def _checked(self, key, compute):
+        """``compute()`` once per ``key`` and molecule; the domain check's warnings are kept for :attr:`note` and
+        passed on."""
+        if key not in self._cache:
+            with DomainNotes() as notes:
+                self._cache[key] = compute()
+            self._notes[key] = notes.notes
+            warn_out_of_domain(notes.notes)
+        return self._cache[key]
+
+    def _model_key(self):
+        """Cache key of what the current model computed (set by the subclass)."""
+        raise NotImplementedError
+
+    @property
+    def note(self) -> list[str]:
+        """The domain check's warnings for the current molecule and model (empty: inside the training domain)."""
+        return self._notes.get(self._model_key(), [])
+
+    def status(self) -> str:
+        """The status line (HTML): where the molecule comes from, then each domain warning."""
+        lines = [self.message] + [f"⚠ {n}" for n in self.note]
+        return "<br>".join(html.escape(line, quote=False) for line in lines)
+
+    def _quiet(self, compute) -> str | None:
+        """Run ``compute()`` for a widget: domain warnings go to the status line, not the output; returns an error
+        message (an untrained element, a missing fold) instead of raising, or None."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OutOfDomainWarning)
+            try:
+                compute()
+            except (XatomError, FileNotFoundError) as err:
+                return f"⚠ {html.escape(str(err), quote=False)}"
+        return None
 
 
 class MoleculeExplorer(_Picker):
@@ -93,9 +137,13 @@ class MoleculeExplorer(_Picker):
     def target(self) -> str:
         return self.model_name.split("-", 1)[1]
 
+    def _model_key(self):
+        return ("values", self.model_name, self.fold)
+
     def values(self) -> np.ndarray:
         """Latent per-atom values of the current molecule (kcal/mol or e)."""
-        return latent_values(self.load(self.model_name, self.fold), self.molecule)
+        return self._checked(self._model_key(), lambda: latent_values(self.load(self.model_name, self.fold),
+                                                                       self.molecule))
 
     def table(self) -> pd.DataFrame:
         values = self.values()
@@ -110,11 +158,11 @@ class MoleculeExplorer(_Picker):
 
     def view(self, width: int = 420, height: int = 320):
         """Live py3Dmol view: atoms coloured by value, values as labels."""
-        import py3Dmol
+        from .view3d import View
 
         values = self.values()
         norm, cmap = self._norm(values)
-        view = py3Dmol.view(width=width, height=height)
+        view = View(width=width, height=height)
         view.addModel(self.molecule.to_xyz(), "xyz")
         for i, v in enumerate(values):
             colour = _hex(plt.get_cmap(cmap)(norm(v)))
@@ -164,10 +212,9 @@ class MoleculeExplorer(_Picker):
             out.clear_output()
             if not ok:
                 return
-            try:
-                self.values()
-            except FileNotFoundError as err:  # this fold was not shipped for this model
-                status.value = f"⚠ {err}"
+            failed = self._quiet(self.values)  # e.g. this fold was not shipped, or an untrained element
+            status.value = failed or self.status()
+            if failed:
                 return
             with out:
                 self.view().show()
@@ -200,9 +247,12 @@ class FieldExplorer(_Picker):
         self.select(start)
 
     def changed(self):
+        super().changed()
         self.box = box_grid(self.molecule.positions, self.spacing, margin=2.5)
         self.surface = proximity(self.box.points(), self.molecule.positions)
-        self._cache = {}
+
+    def _model_key(self):
+        return ("source", self.FIELDS[self.field_name][1], self.fold)
 
     @property
     def label(self) -> str:
@@ -212,12 +262,14 @@ class FieldExplorer(_Picker):
     def _source(self):
         """The probe (Ω) or the latent charges (ESP) of the current molecule and model, made once."""
         kind, name = self.FIELDS[self.field_name]
-        key = ("source", name, self.fold)
-        if key not in self._cache:
+
+        def make():
             model = self.load(name, self.fold)
-            self._cache[key] = (LocalChemicalPotential(model, self.molecule) if kind == "omega"
-                                else latent_values(model, self.molecule))
-        return kind, self._cache[key]
+            if kind == "omega":
+                return LocalChemicalPotential(model, self.molecule)
+            return latent_charges(model, self.molecule)
+
+        return kind, self._checked(self._model_key(), make)
 
     def field(self, points) -> np.ndarray:
         """The selected field at points (Å), kcal/mol."""
@@ -291,7 +343,11 @@ class FieldExplorer(_Picker):
             self.field_name, self.probe = field.value, probe.value
             probe.disabled = self.FIELDS[field.value][0] != "omega"
             status.value = self.message
-            if ok:
+            if not ok:
+                return
+            failed = self._quiet(self.volume)  # e.g. an untrained element
+            status.value = failed or self.status()
+            if not failed:
                 draw_live()
                 draw_cut()
 
