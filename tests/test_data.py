@@ -156,6 +156,23 @@ def test_read_qm9_csv_concatenates_files_in_order(tmp_path):
         data.rows_of([1, 2])
 
 
+def test_missing_binary_or_foreign_qm9_csv_is_refused_by_name(tmp_path):
+    good = write_csv(tmp_path / "good.csv", METHANE)
+    with pytest.raises(DataFormatError, match="gone.csv.*does not exist"):
+        read_qm9_csv([good, tmp_path / "gone.csv"])
+    with pytest.raises(DataFormatError, match="gone.csv.*does not exist"):
+        load_qm9(cache_dir=tmp_path / "cache", paths=[tmp_path / "gone.csv"])
+    (tmp_path / "picture.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe\x00" * 50)
+    with pytest.raises(DataFormatError, match="picture.csv"):
+        read_qm9_csv([good, tmp_path / "picture.csv"])
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(DataFormatError, match=r"other.csv.*N_atoms"):
+        read_qm9_csv([tmp_path / "other.csv"])
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataFormatError, match="empty.csv"):
+        read_qm9_csv([tmp_path / "empty.csv"])
+
+
 # ------------------------------------------------------------------------------------------ cache
 def assert_same_data(a, b):
     for key in ("numbers", "positions", "offsets", "index", "energy_kcal", "dipole_debye", "mulliken_e", "smiles"):

@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import elements
 from ..errors import DataFormatError
+from ..files import existing_file
 from ..molecule import Molecule
 from ..units import hartree_to_kcal
 
@@ -228,12 +229,25 @@ def parse_qm9_frame(frame) -> QM9:
 
 
 def read_qm9_csv(paths) -> QM9:
-    """Parse qm9pack CSV files (in order) into one :class:`QM9`."""
+    """Parse qm9pack CSV files (in order) into one :class:`QM9`.
+
+    Raises:
+        MissingFileError: a file does not exist or is a folder.
+        DataFormatError: a file is not a CSV table with qm9pack's columns (named with the file).
+    """
     import pandas as pd
 
-    frame = pd.concat([pd.read_csv(p, usecols=_COLUMNS) for p in paths],
-                      ignore_index=True)
-    return parse_qm9_frame(frame)
+    frames = []
+    for path in paths:
+        path = existing_file(path, "QM9 CSV file")
+        try:
+            frames.append(pd.read_csv(path, usecols=_COLUMNS))
+        except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+            raise DataFormatError(f"QM9 CSV file {str(path)!r} is not a readable CSV table "
+                                  f"({type(err).__name__}: {str(err).splitlines()[0][:200]})") from None
+        except ValueError as err:  # pandas: usecols not among the columns
+            raise DataFormatError(f"QM9 CSV file {str(path)!r} lacks qm9pack's columns {_COLUMNS} ({err})") from None
+    return parse_qm9_frame(pd.concat(frames, ignore_index=True))
 
 
 # ---------------------------------------------------------------------------------------- cache
@@ -270,7 +284,7 @@ def load_qm9(cache_dir: str | Path | None = None, paths=None, verify: bool = Tru
         paths: CSV files to read (default: qm9pack's three parts).
         verify: check the cache file against the SHA-256 stored in its manifest (≈0.2 s).
     """
-    paths = [Path(p) for p in (paths or qm9pack_files())]
+    paths = [existing_file(p, "QM9 CSV file") for p in (paths or qm9pack_files())]
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     data_file, manifest_file = cache_dir / "qm9.npz", cache_dir / "qm9.json"
     fingerprint = _source_fingerprint(paths)
