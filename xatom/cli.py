@@ -22,7 +22,8 @@ def _train(args):
                          batch_size=args.batch_size, lr=args.lr,
                          max_epochs=args.max_epochs, seed=args.seed, n_train=args.n_train, architecture=arch,
                          lr_patience=args.lr_patience, early_stop_patience=args.early_stop_patience,
-                         energy_partition=args.energy_partition)
+                         energy_partition=args.energy_partition, lr_schedule=args.lr_schedule,
+                         warmup_epochs=args.warmup_epochs, ema_decay=args.ema_decay)
     what = "crystals" if args.dataset == "crystals" else target
     run_dir = Path(args.run_dir or f"runs/{args.model}-{what}-fold{args.fold}")
     resume = (run_dir / "config.json").exists()
@@ -134,6 +135,11 @@ def main(argv=None):
     t.add_argument("--lr", type=float, default=5e-4)
     t.add_argument("--lr-patience", type=int, default=4, help="epochs without improvement before halving the lr")
     t.add_argument("--early-stop-patience", type=int, default=12)
+    t.add_argument("--lr-schedule", choices=["plateau", "cosine"], default="plateau",
+                   help="halve on plateau (with early stop), or warm-up + cosine decay over --max-epochs")
+    t.add_argument("--warmup-epochs", type=float, default=0.0, help="cosine: linear warm-up length in epochs")
+    t.add_argument("--ema-decay", type=float,
+                   help="validate and ship an exponential moving average of the weights (per step, e.g. 0.999)")
     t.add_argument("--max-epochs", type=int, default=1000)
     t.add_argument("--max-minutes", type=float, help="save and stop after this many minutes")
     t.add_argument("--n-train", type=int, help="train on a random subset of this size (quick models)")

@@ -1,4 +1,6 @@
-"""Training: Adam, learning-rate decay on plateau, early stopping, atomic best/last checkpoints, exact resume.
+"""Training: Adam, a learning-rate schedule (halving on plateau with early stopping, or warm-up then cosine decay
+over a fixed budget of epochs), an optional exponential moving average (EMA) of the weights, atomic best/last
+checkpoints, exact resume.
 
 A run lives in one folder: ``config.json``, ``log.csv`` (one line per epoch), ``last.pt`` (weights +
 optimizer + scheduler + position in the epoch, written every few minutes, at each epoch end and on
@@ -27,9 +29,19 @@ from .models import AtomisticModel, model_config
 from .models.atomistic import LEGACY_ENERGY_PARTITION
 
 
+LR_SCHEDULES = ("plateau", "cosine")
+
+
 @dataclass
 class TrainingConfig:
-    """Hyper-parameters of one training run (learning rates per step of batch_size molecules)."""
+    """Hyper-parameters of one training run (learning rates per step of batch_size molecules).
+
+    ``lr_schedule``: "plateau" halves the learning rate (``lr_decay``) after ``lr_patience`` epochs without a
+    better validation MAE and stops early after ``early_stop_patience``; "cosine" warms up linearly over
+    ``warmup_epochs`` and then decays to ``min_lr`` along a cosine that ends with epoch ``max_epochs`` (the
+    budget), step by step. ``ema_decay`` (e.g. 0.999, per step): validate, keep and ship the exponential moving
+    average of the weights instead of the weights themselves.
+    """
 
     model: str = "schnet"
     target: str = "energy"
@@ -46,6 +58,9 @@ class TrainingConfig:
     n_train: int | None = None
     checkpoint_minutes: float = 5.0
     architecture: dict = field(default_factory=dict)
+    lr_schedule: str = "plateau"
+    warmup_epochs: float = 0.0
+    ema_decay: float | None = None
     energy_partition: str | None = "atom"
     """QM9 energy models: "atom" (the paper's one mean per atom) or "element" (per-element baselines);
     None for every other target."""
@@ -53,6 +68,12 @@ class TrainingConfig:
     def __post_init__(self):
         if self.target != "energy":
             self.energy_partition = None
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; expected one of {LR_SCHEDULES}")
+        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must lie strictly between 0 and 1 (e.g. 0.999), not {self.ema_decay}")
+        if not 0.0 <= self.warmup_epochs < self.max_epochs:
+            raise ValueError(f"warmup_epochs must lie in [0, max_epochs={self.max_epochs}), not {self.warmup_epochs}")
 
     @classmethod
     def from_dict(cls, stored: dict) -> "TrainingConfig":
@@ -173,6 +194,49 @@ class _StopRequest:
             signal.signal(sig, old)
 
 
+def make_scheduler(cfg: TrainingConfig, optimizer, steps_per_epoch: int):
+    """The learning-rate schedule of ``cfg``: plateau halving (stepped once per epoch with the validation MAE) or
+    warm-up + cosine decay to ``cfg.min_lr`` at the end of epoch ``cfg.max_epochs`` (stepped after every step)."""
+    if cfg.lr_schedule == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=cfg.lr_decay, patience=cfg.lr_patience,
+                                                          threshold=1e-3, min_lr=cfg.min_lr)
+    warmup = int(round(cfg.warmup_epochs * steps_per_epoch))
+    total = cfg.max_epochs * steps_per_epoch
+    floor = cfg.min_lr / cfg.lr
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+class WeightAverage:
+    """Exponential moving average of a model's parameters, ``ema ← d·ema + (1 − d)·θ`` after every step.
+
+    ``model`` is a full copy of the trained model (buffers such as baselines or the charge sign are its own), so
+    it can be validated, saved and shipped like any model.
+    """
+
+    def __init__(self, model: AtomisticModel, decay: float, state: dict | None = None):
+        import copy
+
+        self.decay = decay
+        self.model = copy.deepcopy(model)
+        if state is not None:
+            self.model.load_state_dict(state)
+        self.model.eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: AtomisticModel):
+        for avg, p in zip(self.model.parameters(), model.parameters()):
+            avg.lerp_(p.detach(), 1.0 - self.decay)
+
+
 def load_dataset(name: str, fold: int, data=None):
     """(data set, split of fold) for "qm9" or "crystals"; ``data`` replaces the shipped set when given."""
     if name == "qm9":
@@ -260,19 +324,13 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
         model, state = prepare_model(cfg, data, train_rows), None
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=cfg.lr_decay, patience=cfg.lr_patience,
-                                                           threshold=1e-3, min_lr=cfg.min_lr)
     epoch, step, best, since_best, wall = 0, 0, math.inf, 0, 0.0
     abs_err_sum, n_seen = 0.0, 0
     if state is not None and state.get("stopped"):
         return {"epoch": state["epoch"], "best_val_mae": state["best"], "stopped": state["stopped"]}
-    if state is not None:
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        epoch, step, best, since_best, wall = (state["epoch"], state["step"], state["best"], state["since_best"],
-                                               state["wall_s"])
-        torch.set_rng_state(state["torch_rng"])
-        abs_err_sum, n_seen = state.get("abs_err_sum", 0.0), state.get("n_seen", 0)
+    ema = None if cfg.ema_decay is None else WeightAverage(model, cfg.ema_decay,
+                                                            None if state is None else state["ema"])
+    shipped = model if ema is None else ema.model  # validated, kept as best.pt and shipped
 
     features = None
     if cfg.model == "bp" and cfg.dataset == "qm9" and len(train_rows) >= 20_000:  # small runs compute their few ACSFs on the fly
@@ -283,6 +341,14 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
     target_scale = float(np.std(getattr(data, target)[train_rows]))
     loader = QM9Batches(data, train_rows, cfg.batch_size, model.cutoff, targets=(target,), seed=cfg.seed,
                         shard=(dist.rank, dist.world))
+    scheduler = make_scheduler(cfg, optimizer, len(loader))
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        epoch, step, best, since_best, wall = (state["epoch"], state["step"], state["best"], state["since_best"],
+                                               state["wall_s"])
+        torch.set_rng_state(state["torch_rng"])
+        abs_err_sum, n_seen = state.get("abs_err_sum", 0.0), state.get("n_seen", 0)
     net = dist.wrap(model)
     log_file = run_dir / "log.csv"
     fields = ["epoch", "lr", "train_mae", "val_mae", "val_rmse", "wall_s"]
@@ -297,6 +363,8 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
                        "step": step, "best": best, "since_best": since_best, "abs_err_sum": abs_err_sum,
                        "n_seen": n_seen, "wall_s": wall + (time.time() - t_start), "torch_rng": torch.get_rng_state(),
                        "threads": torch.get_num_threads(), "world_size": dist.world, "stopped": stopped}
+        if ema is not None:
+            train_state["ema"] = ema.model.state_dict()
         save_checkpoint(last, model, split.sha256, cfg.fold, None, train_state)
 
     t_start = time.time()
@@ -320,6 +388,10 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                if cfg.lr_schedule != "plateau":
+                    scheduler.step()
+                if ema is not None:
+                    ema.update(model)
                 step += 1
                 steps_this_call += 1
                 abs_err_sum += float(err.detach().abs().sum())
@@ -343,9 +415,10 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
             bar.close()
             if stop_reason:
                 break
-            val = evaluate(model, data, val_rows, device=device)
+            val = evaluate(shipped, data, val_rows, device=device)
             lr = optimizer.param_groups[0]["lr"]
-            scheduler.step(val["mae"])
+            if cfg.lr_schedule == "plateau":
+                scheduler.step(val["mae"])
             improved = val["mae"] < best
             best = min(best, val["mae"])
             since_best = 0 if improved else since_best + 1
@@ -358,17 +431,18 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
                                             f"{val['rmse']:.5f}", f"{wall + time.time() - t_start:.1f}"])
             if improved:
                 if target == "dipole_debye":
-                    fix_charge_sign(model, data, val_rows[:2000], device)
+                    fix_charge_sign(shipped, data, val_rows[:2000], device)
                 if dist.is_main:
-                    save_checkpoint(run_dir / "best.pt", model, split.sha256, cfg.fold,
+                    save_checkpoint(run_dir / "best.pt", shipped, split.sha256, cfg.fold,
                                     {"val_mae": val["mae"], "val_rmse": val["rmse"], "epoch": epoch})
             if keep_epoch_weights and dist.is_main:
-                save_checkpoint(run_dir / "epochs" / f"epoch{epoch:03d}.pt", model, split.sha256, cfg.fold,
+                save_checkpoint(run_dir / "epochs" / f"epoch{epoch:03d}.pt", shipped, split.sha256, cfg.fold,
                                 {"val_mae": val["mae"], "val_rmse": val["rmse"], "epoch": epoch})
-            if since_best >= cfg.early_stop_patience:
-                stop_reason = "early stop"
-            elif optimizer.param_groups[0]["lr"] <= cfg.min_lr * 1.0001 and since_best > cfg.lr_patience:
-                stop_reason = "learning rate at its minimum"
+            if cfg.lr_schedule == "plateau":  # a fixed budget (cosine) runs to max_epochs
+                if since_best >= cfg.early_stop_patience:
+                    stop_reason = "early stop"
+                elif optimizer.param_groups[0]["lr"] <= cfg.min_lr * 1.0001 and since_best > cfg.lr_patience:
+                    stop_reason = "learning rate at its minimum"
             checkpoint(stopped=stop_reason)
             t_ckpt = time.time()
         else:

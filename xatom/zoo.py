@@ -129,6 +129,9 @@ def export_run(run_dir: str | Path, name: str | None = None, evaluate_test: bool
                f"--early-stop-patience {cfg['early_stop_patience']} --seed {cfg['seed']}"
                + (f" --n-train {cfg['n_train']}" if cfg.get("n_train") else "")
                + (f" --max-epochs {cfg['max_epochs']}" if cfg["max_epochs"] != default_max_epochs else "")
+               + (f" --lr-schedule {cfg['lr_schedule']} --warmup-epochs {cfg['warmup_epochs']}"
+                  if cfg["lr_schedule"] != "plateau" else "")
+               + (f" --ema-decay {cfg['ema_decay']}" if cfg["ema_decay"] is not None else "")
                + (f" --architecture '{arch}'" if arch else "") + f" --run-dir runs/{name}")
     if averaged:
         command += f" --keep-epoch-weights\nxatom average runs/{name} --last {len(averaged)}"
