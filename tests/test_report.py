@@ -1,9 +1,10 @@
-"""The HTML report: figures and marked claim cells of executed notebooks, nothing else."""
+"""The HTML report: figures, claim records and marked cells of executed notebooks, nothing else."""
 import base64
 import os
 
 import nbformat
 
+from xatom.analysis.claims import Claim, write_claims
 from xatom.report import build_report
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\nfake").decode()
@@ -20,13 +21,40 @@ def _notebook(path, claim_text):
     nbformat.write(nb, path)
 
 
-def test_report_holds_figures_marked_claims_and_verdict_counts(tmp_path):
-    _notebook(tmp_path / "02_energies.ipynb", "SchNet narrower: holds\nO varies more: does not hold\n")
+def _records(folder, stem):
+    """Three claims beside the notebook: one each that holds, does not hold, is undecided."""
+    write_claims(stem, [
+        Claim("narrow-N", "SchNet narrower for N", "σ(BP) − σ(SchNet)", "std over atoms", ">", 0.0, 0.9, 0.5, 1.2,
+              unit="kcal/mol"),
+        Claim("narrow-H", "SchNet narrower for H", "σ(BP) − σ(SchNet)", "std over atoms", ">", 0.0, -1.0, -1.3, -0.7),
+        Claim("fold-O", "O varies more", "W(O) − W(C)", "mean W1 over fold pairs", ">", 0.0, 0.1, -0.2, 0.4)],
+        folder)
+
+
+def test_report_counts_verdicts_from_the_records_not_the_printed_text(tmp_path):
+    # the printed words would count 2 × holds, 0 × does not hold; the records say 1, 1 and 1 undecided
+    _notebook(tmp_path / "02_energies.ipynb", "SchNet narrower: holds\nO varies more: holds\n")
+    _records(tmp_path, "02_energies")
     page = build_report([tmp_path / "02_energies.ipynb"], tmp_path / "out", {"02_energies": 12.0}).read_text()
     assert "Energies (12 s)" in page and "See the atoms." in page and "Paper Figure 2" in page
     assert f"data:image/png;base64,{PNG}" in page
     assert "SchNet narrower: holds" in page and "unmarked numbers" not in page
-    assert "1× holds" in page and "1× does not hold" in page
+    assert all(f"{n}× {v}" in page for n, v in [(1, "holds"), (1, "does not hold"), (1, "undecided")])
+    table = page[page.index('<table class="claims">'):]
+    table = table[:table.index("</table>")]
+    assert table.count("<tr>") == 4 and "[0.5, 1.2]" in table and "0.9 kcal/mol" in table
+    assert table.index("narrow-N") < table.index("#d4edda") < table.index("narrow-H") < table.index("#f8d7da")
+    assert "No claim records" not in page
+
+
+def test_report_says_when_a_notebook_has_no_claim_records(tmp_path):
+    _notebook(tmp_path / "02_energies.ipynb", "SchNet narrower: holds\n")
+    _notebook(tmp_path / "03_rings.ipynb", "")
+    _records(tmp_path, "03_rings")
+    page = build_report([tmp_path / "02_energies.ipynb", tmp_path / "03_rings.ipynb"], tmp_path / "out").read_text()
+    first = page[page.index('<section id="02_energies">'):page.index('<section id="03_rings">')]
+    assert "no claim records" in first and '<table class="claims">' not in first
+    assert "No claim records: 02_energies." in page and "1× holds" in page  # only 03's records are counted
 
 
 def _code_notebook(path, *sources):
@@ -40,14 +68,19 @@ def _code_notebook(path, *sources):
 def test_reproduce_writes_notebooks_pages_and_report(tmp_path):
     from xatom.reproduce import reproduce
 
-    _code_notebook(tmp_path / "00_first.ipynb", "# REPORT\nprint('claim: holds')")
+    _code_notebook(tmp_path / "00_first.ipynb", "# REPORT\nprint('claim: holds')",
+                   "from xatom.analysis.claims import claim, write_claims\n"
+                   "write_claims('00_first', [claim('one', 'one is small', 'one', 'the number 1', '<', 2, 1)])")
     _code_notebook(tmp_path / "01_second.ipynb", "print(1 + 1)")
+    write_claims("01_second", [Claim("stale", "s", "t", "d", ">", 0.0, 1.0)], tmp_path / "out")  # an old run's
     before = os.environ.get("XATOM_OUTPUT")
     assert reproduce(tmp_path / "out", folder=tmp_path) == 0
     assert os.environ.get("XATOM_OUTPUT") == before  # the caller's environment is left as it was
     out = tmp_path / "out"
     assert {p.name for p in out.iterdir()} >= {"00_first.ipynb", "01_second.html", "index.html", "report.html"}
-    assert "claim: holds" in (out / "report.html").read_text()
+    page = (out / "report.html").read_text()
+    assert "claim: holds" in page and "one is small" in page and (out / "claims" / "00_first.json").exists()
+    assert not (out / "claims" / "01_second.json").exists() and "No claim records: 01_second." in page
     assert reproduce(tmp_path / "only", only=["01"], folder=tmp_path) == 0
     assert not (tmp_path / "only" / "00_first.ipynb").exists()
 

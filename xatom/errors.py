@@ -58,5 +58,28 @@ class CorruptCheckpointError(CheckpointMismatchError):
     """A checkpoint that cannot be used as it is: NaN or infinite weights."""
 
 
+class ClaimError(XatomError, ValueError):
+    """A claim record or bootstrap call that cannot be made (unknown comparison, non-finite value, bad arrays)."""
+
+
+class CoordinateRangeError(InvalidMoleculeError):
+    """Coordinates too large or a structure too extended for the models' float32 arithmetic to resolve."""
+
+
+class OutOfDomainError(InvalidMoleculeError):
+    """A molecule outside a model's training domain where its prediction means nothing (a lone atom), or any
+    :class:`OutOfDomainWarning` turned into an error by ``strict=True``."""
+
+
+class ImplausibleValueError(XatomError, ValueError):
+    """A number far outside the physical range of what it claims to be (e.g. atomic charges of 100 e: energies
+    passed as charges)."""
+
+
+class DeviceUnavailableError(XatomError, ValueError):
+    """A torch device (e.g. ``cuda``) that does not exist on this machine."""
+
+
 class OutOfDomainWarning(UserWarning):
-    """A molecule lies outside what the QM9-trained models have seen (elements, size, charge)."""
+    """A molecule lies outside what a model was trained on (size, charge, isolated atoms, fragments): its
+    numbers are an extrapolation."""

@@ -1,15 +1,19 @@
 """One self-contained HTML report from the executed notebooks (written by ``xatom reproduce``).
 
 For every notebook: its title and aim, what the paper shows at that place (figure or table), all figures the
-notebook drew (embedded as PNG), and the outputs of the cells marked ``# REPORT`` — the claim checks with
-their verdicts ("holds" / "does not hold", computed in the notebook from the numbers) and Table 1 side by side
-with the paper. Nothing is typed in by hand: the report only re-arranges what the notebooks computed.
+notebook drew (embedded as PNG), its claim records (``claims/<notebook stem>.json`` beside the executed
+notebook, written by :func:`xatom.analysis.claims.write_claims`: value, 95 % interval, threshold and verdict) and
+the outputs of the cells marked ``# REPORT`` (e.g. Table 1 side by side with the paper). The verdict counts at the
+top come from the records, never from printed text. Nothing is typed in by hand: the report only re-arranges what
+the notebooks computed.
 """
 from __future__ import annotations
 
 import html
 import re
 from pathlib import Path
+
+from .analysis.claims import COLOURS, VERDICTS, claims_html, claims_path, read_claims
 
 MARKER = "# REPORT"
 
@@ -52,46 +56,48 @@ def _outputs(cell) -> list[str]:
     return parts
 
 
-def _verdict_counts(text: str) -> tuple[int, int]:
-    return text.count("does not hold"), len(re.findall(r"(?<!not )\bholds\b", text))
-
-
 def build_report(notebooks, output: Path, timings: dict | None = None) -> Path:
     """Write ``output/report.html`` from executed notebook files; returns its path."""
     import nbformat
 
-    sections, totals = [], [0, 0]
+    sections, totals, without = [], dict.fromkeys(VERDICTS, 0), []
     for path in notebooks:
         path = Path(path)
         nb = nbformat.read(path, as_version=4)
         title, aim = _title_and_aim(nb)
-        figures, claims = [], []
+        figures, marked = [], []
         for cell in nb.cells:
             if cell.cell_type != "code":
                 continue
             for part in _outputs(cell):
-                if part.startswith("<img"):
-                    figures.append(part)
-                elif MARKER in cell.source:
-                    claims.append(part)
-                    bad, good = _verdict_counts(part)
-                    totals[0] += good
-                    totals[1] += bad
+                (figures if part.startswith("<img") else marked).append(part)
+        records = claims_path(path.stem, path.parent)
+        if records.exists():
+            claims = read_claims(records)
+            for c in claims:
+                totals[c.verdict] += 1
+            claim_part = "<h3>Claims</h3>" + claims_html(claims)
+        else:
+            without.append(path.stem)
+            claim_part = "<h3>Claims</h3><p><i>no claim records</i></p>"
         seconds = f" ({timings[path.stem]:.0f} s)" if timings and path.stem in timings else ""
         sections.append(
             f'<section id="{path.stem}"><h2>{html.escape(title)}{seconds}</h2>'
             f"<p><b>Aim.</b> {html.escape(aim)}</p>"
             f'<p class="paper"><b>In the paper.</b> {html.escape(PAPER.get(path.name[:2], ""))}</p>'
-            + ("<h3>Checks by numbers</h3>" + "".join(claims) if claims else "")
+            + claim_part
+            + ("<h3>Numbers behind the checks</h3>" + "".join(marked) if marked else "")
             + ("<h3>Our figures</h3>" + "".join(figures) if figures else "") + "</section>")
+    counts = ", ".join(f'<b style="background:{COLOURS[v]}">{n}× {v}</b>' for v, n in totals.items())
+    missing = f" No claim records: {', '.join(without)}." if without else ""
     toc = "".join(f'<li><a href="#{Path(p).stem}">{Path(p).stem}</a></li>' for p in notebooks)
     page = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>xatom report</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}} pre{{background:#f6f6f6;padding:.6em;
 overflow-x:auto;font-size:12px}} table{{border-collapse:collapse;font-size:12px}} td,th{{border:1px solid #ccc;
-padding:2px 6px}} .paper{{background:#eef4ff;padding:.4em}} section{{border-top:2px solid #888;margin-top:2em}}</style>
+padding:2px 6px}} td.verdict{{white-space:nowrap}} .paper{{background:#eef4ff;padding:.4em}} section{{border-top:2px solid #888;margin-top:2em}}</style>
 </head><body><h1>xatom: interpretable atomistic networks, reproduced</h1>
 <p>Every number and figure below was computed by the notebooks from the shipped weights and data in this run.
-Verdict words counted in the claim checks: <b>{totals[0]}× holds</b>, <b>{totals[1]}× does not hold</b>.</p>
+Verdicts of the claim records: {counts} (undecided: the 95 % interval straddles the threshold).{missing}</p>
 <ol>{toc}</ol>{''.join(sections)}</body></html>"""
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)

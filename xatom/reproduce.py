@@ -1,6 +1,6 @@
 """``xatom reproduce``: execute the notebook series in order and write the executed notebooks, an HTML page
-per notebook, the figures (``figures/*.png``), an index page and one self-contained report
-(``report.html``, :mod:`xatom.report`) into an output folder."""
+per notebook, the figures (``figures/*.png``), the claim records (``claims/*.json``), an index page and one
+self-contained report (``report.html``, :mod:`xatom.report`) into an output folder."""
 from __future__ import annotations
 
 import os
@@ -46,12 +46,15 @@ def _run(paths, output: Path, timeout_s: int, folder: Path) -> int:
     from nbconvert import HTMLExporter
     from tqdm.auto import tqdm
 
+    from .analysis.claims import claims_path
+
     pages = []
     t0 = time.time()
     with tqdm(paths, unit="notebook") as bar:
         for path in bar:
             bar.set_description(f"{path.name} ({time.time() - t0:.0f} s)")
             nb = nbformat.read(path, as_version=4)
+            claims_path(path.stem, output).unlink(missing_ok=True)  # a notebook that no longer writes claims
             client = NotebookClient(nb, timeout=timeout_s, kernel_name="python3",
                                     resources={"metadata": {"path": str(folder)}})
             started = time.time()
