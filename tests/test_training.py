@@ -219,3 +219,51 @@ def test_missing_or_folder_checkpoint_is_refused_by_name(tmp_path):
     (tmp_path / "noise.pt").write_bytes(bytes(range(256)) * 4)
     with pytest.raises(CheckpointMismatchError, match="noise.pt"):
         load_model(tmp_path / "noise.pt")
+
+
+class _Killed(BaseException):
+    """Stands for a kill -9: nothing after it runs, nothing catches it."""
+
+
+def test_a_kill_between_the_log_row_and_the_checkpoint_leaves_no_duplicate_epoch(qm9, tmp_path, monkeypatch):
+    import xatom.training
+
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    train(straight, _resume_cfg(), data=qm9, progress=False)
+    train(killed, _resume_cfg(), data=qm9, max_steps=3, progress=False)  # last.pt inside epoch 0
+
+    def dies_before_the_epoch_1_checkpoint(path, model, split, fold, metrics=None, train_state=None):
+        if train_state is not None and train_state["epoch"] == 1:
+            raise _Killed
+        save_checkpoint(path, model, split, fold, metrics, train_state)
+
+    monkeypatch.setattr(xatom.training, "save_checkpoint", dies_before_the_epoch_1_checkpoint)
+    with pytest.raises(_Killed):
+        train(killed, _resume_cfg(), data=qm9, progress=False)
+    monkeypatch.undo()
+    assert [r["epoch"] for r in _state(killed)[2]] == ["1"]  # the row was written, last.pt still says epoch 0
+    assert read_checkpoint(killed / "last.pt")["train_state"]["epoch"] == 0
+    assert train(killed, _resume_cfg(), data=qm9, progress=False)["epoch"] == 2
+    last_a, _, log_a = _state(straight)
+    last_b, _, log_b = _state(killed)
+    assert [r["epoch"] for r in log_b] == ["1", "2"]
+    for ra, rb in zip(log_a, log_b):
+        for col in ("epoch", "lr", "train_mae", "val_mae", "val_rmse"):
+            assert ra[col] == rb[col], col
+    _assert_same_tensors(last_a["state_dict"], last_b["state_dict"], "weights")  # resumed with the same next batch
+
+
+def test_export_counts_the_checkpoint_epochs_not_duplicate_log_rows(qm9, tmp_path, monkeypatch):
+    from xatom import zoo
+
+    run = tmp_path / "run"
+    train(run, _resume_cfg(), data=qm9, progress=False)
+    with open(run / "log.csv") as f:
+        rows = f.read().splitlines()
+    (run / "log.csv").write_text("\n".join(rows[:2] + rows[1:]) + "\n")  # epoch 1 twice, as an old resume left it
+    monkeypatch.setattr(zoo, "MODELS_DIR", tmp_path / "models")
+    dest = zoo.export_run(run, "schnet-energy-fold0", evaluate_test=False)
+    assert json.loads((dest / "metrics.json").read_text())["epochs"] == 2
+    with open(dest / "log.csv") as f:
+        assert [r["epoch"] for r in csv.DictReader(f)] == ["1", "2"]
+    assert "paused" not in (dest / "command.txt").read_text()  # 2 of max_epochs 2: finished

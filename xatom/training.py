@@ -237,6 +237,35 @@ class WeightAverage:
             avg.lerp_(p.detach(), 1.0 - self.decay)
 
 
+LOG_FIELDS = ["epoch", "lr", "train_mae", "val_mae", "val_rmse", "wall_s"]
+"""Columns of a run's ``log.csv``: epochs done, learning rate, train MAE, validation MAE/RMSE, wall time in s."""
+
+
+def read_epoch_log(log_file: str | Path, epochs_done: int | None = None) -> list[dict]:
+    """The rows of a run's ``log.csv`` (as strings), one per epoch, for epochs 1 … ``epochs_done`` (all if None).
+
+    An epoch's row is appended before ``last.pt`` is replaced; a run killed in between redoes that epoch when
+    resumed, so rows beyond the checkpoint's epochs are leftovers, and a run resumed by an older version holds
+    an epoch twice (the later row, written by the epoch that counts, is kept).
+    """
+    with open(log_file, newline="") as f:
+        by_epoch = {int(row["epoch"]): row for row in csv.DictReader(f)}
+    return [by_epoch[e] for e in sorted(by_epoch) if epochs_done is None or e <= epochs_done]
+
+
+def write_epoch_log(log_file: str | Path, rows: list[dict]):
+    """Write rows from :func:`read_epoch_log` as a ``log.csv``, atomically."""
+    import io
+
+    from .files import write_atomic
+
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=LOG_FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(log_file, text.getvalue())
+
+
 def load_dataset(name: str, fold: int, data=None):
     """(data set, split of fold) for "qm9" or "crystals"; ``data`` replaces the shipped set when given."""
     if name == "qm9":
@@ -351,10 +380,11 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
         abs_err_sum, n_seen = state.get("abs_err_sum", 0.0), state.get("n_seen", 0)
     net = dist.wrap(model)
     log_file = run_dir / "log.csv"
-    fields = ["epoch", "lr", "train_mae", "val_mae", "val_rmse", "wall_s"]
     if dist.is_main and not log_file.exists():
         with open(log_file, "w", newline="") as f:
-            csv.writer(f).writerow(fields)
+            csv.writer(f).writerow(LOG_FIELDS)
+    elif dist.is_main:  # rows of epochs after the checkpoint's (killed before last.pt was replaced) are redone
+        write_epoch_log(log_file, read_epoch_log(log_file, 0 if state is None else state["epoch"]))
 
     def checkpoint(stopped=None):
         if not dist.is_main:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -97,7 +96,7 @@ def export_run(run_dir: str | Path, name: str | None = None, evaluate_test: bool
 
     import torch
 
-    from .training import TrainingConfig, evaluate, load_dataset
+    from .training import TrainingConfig, evaluate, load_dataset, read_epoch_log, write_epoch_log
 
     if weights not in ("best.pt", "averaged.pt"):
         raise ValueError(f"export_run: weights must be 'best.pt' or 'averaged.pt', not {weights!r}")
@@ -108,7 +107,7 @@ def export_run(run_dir: str | Path, name: str | None = None, evaluate_test: bool
     shipped = read_checkpoint(run_dir / weights)
     averaged = shipped["metrics"].get("averaged_epochs")
     last = read_checkpoint(run_dir / "last.pt")
-    log = pd.read_csv(run_dir / "log.csv")
+    log = read_epoch_log(run_dir / "log.csv", last["train_state"]["epoch"])  # one row per epoch of last.pt
     if averaged and averaged[-1] != len(log):
         raise ValueError(f"{run_dir}/averaged.pt averages epochs {averaged}, but the run has {len(log)} epochs "
                          "now: run xatom average again")
@@ -117,7 +116,7 @@ def export_run(run_dir: str | Path, name: str | None = None, evaluate_test: bool
     tmp = dest / "model.pt.tmp"
     torch.save(shipped, tmp)
     os.replace(tmp, dest / "model.pt")
-    shutil.copy(run_dir / "log.csv", dest / "log.csv")
+    write_epoch_log(dest / "log.csv", log)
     (dest / "config.json").write_text(json.dumps(cfg, indent=1))
     arch = json.dumps(cfg["architecture"]) if cfg.get("architecture") else None
     default_max_epochs = TrainingConfig.__dataclass_fields__["max_epochs"].default
