@@ -1,4 +1,4 @@
-"""Command line: ``xatom train | evaluate | table | average | export | reproduce``."""
+"""Command line: ``xatom train | evaluate | table | average | export | reproduce | info``."""
 from __future__ import annotations
 
 import argparse
@@ -118,6 +118,36 @@ def _reproduce(args):
     sys.exit(reproduce(Path(args.output), only=only, device=args.device))
 
 
+def _info(args):
+    import os
+    import platform
+
+    import numpy as np
+    import torch
+
+    from . import __version__
+    from .models.cfconv import cfconv_path
+    from .models.kernels import kernels, unavailable_reason
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    capability = torch.backends.cpu.get_cpu_capability()
+    if os.environ.get("ATEN_CPU_CAPABILITY"):
+        capability += f" (ATEN_CPU_CAPABILITY={os.environ['ATEN_CPU_CAPABILITY']})"
+    cuda = (f"{torch.cuda.device_count()} device(s), {torch.cuda.get_device_name(0)}" if torch.cuda.is_available()
+            else "not available")
+    why_not = unavailable_reason()
+    rows = {"xatom": __version__, "python": platform.python_version(), "torch": torch.__version__,
+            "numpy": np.__version__,
+            "torch threads": f"{torch.get_num_threads()} intra-op, {torch.get_num_interop_threads()} inter-op",
+            "CPU capability": capability, "CUDA": cuda,
+            "C++ kernels": f"loaded from {kernels().__file__}" if why_not is None else f"unavailable: {why_not}",
+            f"cfconv (SchNet) on {args.device}": cfconv_path(args.device)}
+    width = max(map(len, rows))
+    for name, value in rows.items():
+        print(f"{name:<{width}}  {value}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="xatom", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -186,6 +216,12 @@ def main(argv=None):
     r.add_argument("--only", help="comma-separated notebook numbers, e.g. 03,05")
     r.add_argument("--device", default="cpu")
     r.set_defaults(func=_reproduce)
+
+    i = sub.add_parser("info", help="versions, threads, CPU capability and which cfconv path (fused kernel or plain "
+                                    "torch) runs")
+    i.add_argument("--threads", type=int)
+    i.add_argument("--device", default="cpu", help="the device whose cfconv path to report")
+    i.set_defaults(func=_info)
 
     args = parser.parse_args(argv)
     args.func(args)

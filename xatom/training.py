@@ -15,6 +15,7 @@ import csv
 import json
 import math
 import signal
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,6 +28,8 @@ from .checkpoint import average_checkpoints, read_checkpoint, save_checkpoint
 from .errors import CheckpointMismatchError
 from .models import AtomisticModel, model_config
 from .models.atomistic import LEGACY_ENERGY_PARTITION
+from .models.cfconv import cfconv_path
+from .models.schnet import SchNet
 
 
 LR_SCHEDULES = ("plateau", "cosine")
@@ -295,6 +298,14 @@ def prepare_model(cfg: TrainingConfig, data, train_rows) -> AtomisticModel:
     return model
 
 
+def _convolution_path(model: AtomisticModel, device) -> str:
+    """Which cfconv implementation the model runs on ``device``, in words (logged when training starts)."""
+    rep = model.representation
+    if not isinstance(rep, SchNet):
+        return "no cfconv (Behler–Parrinello)"
+    return "cfconv: exact filters in plain torch" if rep.exact_filters else f"cfconv: {cfconv_path(device)}"
+
+
 def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max_minutes: float | None = None,
           max_steps: int | None = None, device: str = "cpu", progress: bool = True,
           keep_epoch_weights: bool = False) -> dict:
@@ -352,6 +363,9 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
     else:
         model, state = prepare_model(cfg, data, train_rows), None
     model.to(device)
+    if dist.is_main:  # the path differs between machines and installs (see `xatom info`)
+        print(f"xatom train {run_dir}: {_convolution_path(model, device)}; {torch.get_num_threads()} torch "
+              f"thread(s), CPU capability {torch.backends.cpu.get_cpu_capability()}", file=sys.stderr, flush=True)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     epoch, step, best, since_best, wall = 0, 0, math.inf, 0, 0.0
     abs_err_sum, n_seen = 0.0, 0

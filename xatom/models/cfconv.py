@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from .kernels import kernels as _kernel
+from .kernels import unavailable_reason
 
 
 class PairIndex:
@@ -66,9 +67,29 @@ def cfconv_torch(h: torch.Tensor, table: torch.Tensor, frac: torch.Tensor, k: to
     return torch.zeros(index.n_recv, h.shape[1], dtype=h.dtype, device=h.device).index_add_(0, index.idx_recv, messages)
 
 
+def _fused(device: torch.device, dtype: torch.dtype) -> bool:
+    return device.type == "cpu" and dtype == torch.float32 and _kernel() is not None
+
+
 def cfconv_tabulated(h: torch.Tensor, table: torch.Tensor, frac: torch.Tensor, k: torch.Tensor,
                      index: PairIndex) -> torch.Tensor:
     """Tabulated cfconv, with the fused kernel when it is available (CPU, float32)."""
-    if h.device.type == "cpu" and h.dtype == torch.float32 and _kernel() is not None:
+    if _fused(h.device, h.dtype):
         return _TabulatedCFConv.apply(h, table, frac, k, index)
     return cfconv_torch(h, table, frac, k, index)
+
+
+def cfconv_path(device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> str:
+    """Which implementation :func:`cfconv_tabulated` runs (SchNet's tabulated filters), in words.
+
+    Args:
+        device: where the features live.
+        dtype: their floating-point type.
+    """
+    device = torch.device(device)
+    if _fused(device, dtype):
+        return "fused C++ kernel"
+    if device.type != "cpu" or dtype != torch.float32:
+        dtype_name = str(dtype).removeprefix("torch.")
+        return f"plain torch (the fused kernel is for CPU float32, not {device.type} {dtype_name})"
+    return f"plain torch (the C++ kernels are unavailable: {unavailable_reason()})"

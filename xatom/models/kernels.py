@@ -8,15 +8,15 @@ import warnings
 from pathlib import Path
 
 _MODULE = None
-_FAILED = False
+_UNAVAILABLE = None  # why the kernels are unavailable, once known
 
 
 def kernels():
-    """The compiled extension module, or None where it is unavailable."""
-    global _MODULE, _FAILED
-    if _MODULE is None and not _FAILED:
+    """The compiled extension module, or None where it is unavailable (:func:`unavailable_reason` says why)."""
+    global _MODULE, _UNAVAILABLE
+    if _MODULE is None and _UNAVAILABLE is None:
         if os.environ.get("XATOM_NO_KERNEL") == "1":
-            _FAILED = True
+            _UNAVAILABLE = "XATOM_NO_KERNEL=1 is set"
             return None
         try:
             import sys
@@ -28,7 +28,7 @@ def kernels():
             _MODULE = load(name="xatom_kernels", sources=[str(Path(__file__).with_name("kernels.cpp"))],
                            extra_cflags=["-O3", *openmp], extra_ldflags=openmp, verbose=False)
         except Exception as err:  # no compiler or no ninja: fall back, loudly
-            _FAILED = True
+            _UNAVAILABLE = f"they could not be built ({type(err).__name__}: {err})"
             warnings.warn(f"xatom: the C++ kernels could not be built ({type(err).__name__}: {err}); "
                           "using the slower pure-torch paths")
     return _MODULE
@@ -36,3 +36,9 @@ def kernels():
 
 def available() -> bool:
     return kernels() is not None
+
+
+def unavailable_reason() -> str | None:
+    """Why :func:`kernels` returns None, in words; None where the kernels load."""
+    kernels()
+    return _UNAVAILABLE
