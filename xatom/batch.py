@@ -111,8 +111,21 @@ def batch_from_arrays(numbers: np.ndarray, positions: np.ndarray, offsets: np.nd
     return Batch(Z, R, idx_m, pairs.idx_i, pairs.idx_j, n, pairs.offsets, tgt, torch.from_numpy(atom_index))
 
 
-def batch_molecules(molecules, cutoff: float) -> Batch:
-    """Batch of :class:`~xatom.molecule.Molecule` objects; periodic ones get image offsets."""
+def centroid(positions: np.ndarray) -> np.ndarray:
+    """Mean of positions (Å), in float64: the origin of a molecule in a ``centre=True`` batch."""
+    return np.asarray(positions, dtype=np.float64).mean(0)
+
+
+def batch_molecules(molecules, cutoff: float, centre: bool = False) -> Batch:
+    """Batch of :class:`~xatom.molecule.Molecule` objects; periodic ones get image offsets.
+
+    Args:
+        molecules: the molecules, in order.
+        cutoff: pair cutoff in Å.
+        centre: give each molecule's positions relative to its :func:`centroid`, subtracted in float64 before
+            the cast to float32, so that coordinates far from the origin (10⁸ Å) keep their precision. Every
+            prediction is translation invariant, so only the precision changes.
+    """
     molecules = list(molecules)
     if not molecules:
         raise ShapeError("cannot batch an empty list of molecules")
@@ -120,7 +133,7 @@ def batch_molecules(molecules, cutoff: float) -> Batch:
     start = 0
     periodic = any(m.cell is not None for m in molecules)
     for m in molecules:
-        R = torch.as_tensor(m.positions, dtype=torch.float32)
+        R = torch.as_tensor(m.positions - centroid(m.positions) if centre else m.positions, dtype=torch.float32)
         if m.cell is not None:
             p = periodic_pairs(m.positions, m.cell, cutoff, m.pbc)
         else:

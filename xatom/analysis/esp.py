@@ -6,17 +6,40 @@ is the Coulomb energy of a probe charge q₀ at r₀ in the field of the atoms' 
 (from a dipole model). With q₀ = +1 e it is the potential energy of a proton-like test charge, reported
 in kcal/mol (1 V ≙ 23.06 kcal/mol for q₀ = +1 e): positive (repulsive) near positively charged atoms,
 negative near negatively charged ones. The latent charges only reproduce what the dipole needs, so this is
-the dipole-relevant part of the ESP, not the quantum-chemical ESP.
+the dipole-relevant part of the ESP, not the quantum-chemical ESP. :func:`latent_charges` gets them from a
+dipole model, through the domain check of :mod:`xatom.domain`.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..errors import NonFiniteError, ShapeError
+from ..errors import CheckpointMismatchError, ImplausibleValueError, NonFiniteError, ShapeError
+from ..inference import latent_values
 from ..units import COULOMB_KCAL_ANGSTROM, EV_TO_KCAL_PER_MOL
 
 MIN_DISTANCE_ANGSTROM = 1e-3
 """Distances below this (Å) are clamped, so a point on an atom gives a large finite value, not inf."""
+
+MAX_ABS_CHARGE_E = 10.0
+"""Largest |charge| (e) accepted on one atom: no atom of a molecule carries more than a few e (QM9 latent charges
+stay below 1 e); latent atomic energies (tens to hundreds of kcal/mol) passed as charges exceed it."""
+
+
+def latent_charges(model, molecule, strict: bool = False) -> np.ndarray:
+    """Latent partial charges q̂_i (e) of a dipole model for one molecule, after the domain check.
+
+    Args:
+        model: a dipole model (latent ``charge_e``).
+        molecule: the :class:`~xatom.molecule.Molecule`.
+        strict: as in :func:`~xatom.inference.predict_molecules`.
+
+    Raises:
+        CheckpointMismatchError: ``model`` is not a dipole model (an energy model's latent energies are no charges).
+    """
+    if model.latent != "charge_e":
+        raise CheckpointMismatchError(f"the ESP needs the latent charges (charge_e) of a dipole model; this "
+                                      f"{model.kind} model predicts {model.target} with latent {model.latent}")
+    return latent_values(model, molecule, strict)
 
 
 def electrostatic_potential(points, positions, charges, probe_charge: float = 1.0) -> np.ndarray:
@@ -25,8 +48,11 @@ def electrostatic_potential(points, positions, charges, probe_charge: float = 1.
     Args:
         points: probe positions r₀ in Å, (n_points, 3).
         positions: atom positions r_i in Å, (n_atoms, 3).
-        charges: latent partial charges q̂_i in e, (n_atoms,).
-        probe_charge: q₀ in e.
+        charges: latent partial charges q̂_i in e, (n_atoms,), each within ±:data:`MAX_ABS_CHARGE_E`.
+        probe_charge: q₀ in e, finite.
+
+    Raises:
+        ImplausibleValueError: a charge beyond ±:data:`MAX_ABS_CHARGE_E` (e.g. energies passed as charges).
     """
     points = np.asarray(points, dtype=np.float64)
     positions = np.asarray(positions, dtype=np.float64)
@@ -39,6 +65,13 @@ def electrostatic_potential(points, positions, charges, probe_charge: float = 1.
     for name, a in (("points", points), ("positions", positions), ("charges", charges)):
         if not np.isfinite(a).all():
             raise NonFiniteError(f"{name} contain NaN or infinite values")
+    if not np.isfinite(probe_charge):
+        raise NonFiniteError(f"probe_charge must be a finite charge in e, got {probe_charge!r}")
+    if charges.size and np.abs(charges).max() > MAX_ABS_CHARGE_E:
+        k = int(np.abs(charges).argmax())
+        raise ImplausibleValueError(f"charge {charges[k]:.4g} e on atom {k}: atoms carry at most a few e (limit "
+                                    f"±{MAX_ABS_CHARGE_E:g} e); are these latent energies (kcal/mol) of an energy "
+                                    "model instead of a dipole model's charges?")
     out = np.empty(len(points))
     step = 65536
     for start in range(0, len(points), step):

@@ -20,9 +20,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .. import elements
-from ..batch import batch_molecules
-from ..errors import NonFiniteError, ShapeError, UnknownElementError
+from ..batch import batch_molecules, centroid
+from ..device import model_device
+from ..domain import check_model_input, element_number, training_domain
+from ..errors import NonFiniteError, ShapeError
 from ..molecule import Molecule
 from ..neighbors import Pairs
 
@@ -32,35 +33,34 @@ class LocalChemicalPotential:
 
     Args:
         model: an :class:`~xatom.models.AtomisticModel` with SchNet representation and energy head.
-        molecule: the molecule (not periodic).
-        chunk_size: probes evaluated together (memory ≈ chunk_size × n_atoms × 1 kB).
+        molecule: the molecule (not periodic); it passes the domain check (:mod:`xatom.domain`) of the model.
+        chunk_size: probes evaluated together, at least 1 (memory ≈ chunk_size × n_atoms × 1 kB).
+        strict: raise :class:`~xatom.errors.OutOfDomainError` for a molecule outside the training domain instead of
+            an :class:`~xatom.errors.OutOfDomainWarning`.
+
+    The computation runs on the device of the model's weights.
     """
 
-    def __init__(self, model, molecule: Molecule, chunk_size: int = 8192):
+    def __init__(self, model, molecule: Molecule, chunk_size: int = 8192, strict: bool = False):
         if getattr(model, "kind", None) != "schnet" or model.target != "energy_kcal":
             raise ValueError("the probe needs a SchNet energy model (a Behler–Parrinello model has no "
                              f"interaction layers to feed a probe); got {getattr(model, 'kind', type(model).__name__)} "
                              f"for {getattr(model, 'target', '?')}")
         if molecule.cell is not None:
             raise ValueError("probes around periodic structures are not supported; pass a molecule")
+        if isinstance(chunk_size, (bool, np.bool_)) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+            raise ValueError(f"chunk_size must be a whole number of probes, at least 1; got {chunk_size!r}")
+        check_model_input(model, [molecule], strict)
         self.model, self.molecule, self.chunk_size = model.eval(), molecule, int(chunk_size)
-        batch = batch_molecules([molecule], model.cutoff)
+        self.domain, self.device = training_domain(model), model_device(model)
+        self.origin = centroid(molecule.positions)  # positions and probe points are taken relative to it
+        batch = batch_molecules([molecule], model.cutoff, centre=True).to(self.device)
         with torch.no_grad():
             self.layers = model.representation(batch, return_layers=True)["layers"]
         self.positions = batch.R
 
     def _check_probe(self, probe: str | int) -> int:
-        z = elements.atomic_number(probe) if isinstance(probe, str) else int(probe)
-        trained = self.trained_elements
-        if z not in trained:
-            raise UnknownElementError(f"probe element {probe!r} was never seen in training, its embedding is "
-                                      f"untrained; choose one of {[elements.symbol(t) for t in trained]}")
-        return z
-
-    @property
-    def trained_elements(self) -> list[int]:
-        """Atomic numbers the model was trained on (those with a fitted energy offset)."""
-        return torch.nonzero(self.model.head.baseline_kcal).flatten().tolist()
+        return element_number(probe, self.domain)
 
     @torch.no_grad()
     def _energy(self, Z: torch.Tensor, pairs: Pairs, points: torch.Tensor) -> torch.Tensor:
@@ -70,16 +70,17 @@ class LocalChemicalPotential:
 
     def isolated(self, probe: str | int = "C") -> float:
         """Ω(∞) in kcal/mol: the probe with no molecule atom within the cutoff."""
-        Z = torch.tensor([self._check_probe(probe)])
-        none = torch.zeros(0, dtype=torch.long)
-        return float(self._energy(Z, Pairs(none, none), torch.zeros(1, 3))[0])
+        Z = torch.tensor([self._check_probe(probe)], device=self.device)
+        none = torch.zeros(0, dtype=torch.long, device=self.device)
+        return float(self._energy(Z, Pairs(none, none), torch.zeros(1, 3, device=self.device))[0])
 
     def __call__(self, points, probe: str | int = "C", relative: bool = True) -> np.ndarray:
         """Ω at every point, kcal/mol.
 
         Args:
             points: probe positions in Å, (n_points, 3) (e.g. ``grid.points()``).
-            probe: element of the probe atom (symbol or atomic number), carbon as in the paper.
+            probe: element of the probe atom (symbol or integer atomic number) seen in training, carbon as in the
+                paper.
             relative: subtract the isolated probe's value Ω(∞).
         """
         Zp = self._check_probe(probe)
@@ -91,11 +92,12 @@ class LocalChemicalPotential:
         out = np.empty(len(points))
         cutoff2 = self.model.cutoff ** 2
         for start in range(0, len(points), self.chunk_size):
-            pts = torch.as_tensor(points[start:start + self.chunk_size], dtype=torch.float32)
+            pts = torch.as_tensor(points[start:start + self.chunk_size] - self.origin, dtype=torch.float32,
+                                  device=self.device)
             d2 = (pts[:, None, :] - self.positions[None, :, :]).pow(2).sum(-1)
             idx_i, idx_j = torch.nonzero(d2 < cutoff2, as_tuple=True)  # row-major: sorted by probe
-            Z = torch.full((len(pts),), Zp, dtype=torch.long)
-            out[start:start + len(pts)] = self._energy(Z, Pairs(idx_i, idx_j), pts).double().numpy()
+            Z = torch.full((len(pts),), Zp, dtype=torch.long, device=self.device)
+            out[start:start + len(pts)] = self._energy(Z, Pairs(idx_i, idx_j), pts).double().cpu().numpy()
         if relative:
             out -= self.isolated(Zp)
         return out
