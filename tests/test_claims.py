@@ -88,6 +88,16 @@ def test_groups_resample_whole_molecules():
     assert (grouped.high - grouped.low) / (naive.high - naive.low) == pytest.approx(2.0, rel=0.15)
 
 
+def test_a_mask_on_the_weights_is_the_statistic_of_the_subset():
+    rng = np.random.default_rng(6)
+    a, b = rng.normal(size=60), rng.normal(size=60)
+    mask = rng.random(60) < 0.4
+    w = B.resample_weights(60, 4, rng) + 1  # every item present, so the subset is never empty
+    for statistic, arrays in [(B.std, (a,)), (B.iqr, (a,)), (B.wasserstein, (a, b)), (B.spearman, (a, b))]:
+        np.testing.assert_allclose(statistic(w * mask, *arrays), statistic(w[:, mask], *(x[mask] for x in arrays)),
+                                   rtol=1e-12, err_msg=statistic.__name__)
+
+
 def test_paired_bootstrap_sees_a_small_but_consistent_difference():
     """Model b is 0.02 better on average on every molecule while both errors spread by 1: the paired interval of
     the MAE difference excludes 0, the two separate MAE intervals overlap."""

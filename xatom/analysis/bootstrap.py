@@ -9,7 +9,9 @@ values are sorted once, not once per replicate, and replicates are processed in 
 values take well under a second.
 
 When the items are atoms, ``groups`` (the molecule of every atom) makes it a bootstrap over molecules: a drawn
-molecule brings all its atoms, as atoms of one molecule are not independent.
+molecule brings all its atoms, as atoms of one molecule are not independent. A statistic of a subset (one element
+among all atoms) multiplies the weights by the subset's 0/1 mask, passed as one more aligned array; items of
+weight 0 count for nothing, so claims that compare elements resample the same molecules for all of them.
 """
 from __future__ import annotations
 
