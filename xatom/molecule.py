@@ -216,6 +216,12 @@ class Molecule:
         mol = Chem.MolFromSmiles(smiles) if isinstance(smiles, str) and smiles.strip() else None
         if mol is None:
             raise SmilesParseError(f"RDKit cannot parse the SMILES {smiles!r}")
+        fragments = Chem.GetMolFrags(mol, asMols=True)
+        if len(fragments) > 1:
+            raise SmilesParseError(f"the SMILES {smiles!r} is disconnected: {len(fragments)} fragments "
+                                   f"({', '.join(Chem.MolToSmiles(f) for f in fragments)}) with no bond between them. "
+                                   "An embedding cannot place separate molecules relative to each other, and the "
+                                   "models predict one molecule; pass one fragment, or an xyz file of the complex")
         mol = Chem.AddHs(mol)
         params = AllChem.ETKDGv3()
         params.randomSeed = seed

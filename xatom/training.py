@@ -25,6 +25,7 @@ import torch
 
 from .batch import QM9Batches
 from .checkpoint import average_checkpoints, read_checkpoint, save_checkpoint
+from .device import model_device
 from .errors import CheckpointMismatchError
 from .models import AtomisticModel, model_config
 from .models.atomistic import LEGACY_ENERGY_PARTITION
@@ -98,9 +99,14 @@ def _mae_rmse(pred: np.ndarray, true: np.ndarray) -> tuple[float, float]:
 
 
 @torch.no_grad()
-def predict(model: AtomisticModel, batches, device="cpu") -> dict:
-    """Concatenated predictions and latent per-atom quantities over an iterable of batches."""
+def predict(model: AtomisticModel, batches, device=None) -> dict:
+    """Concatenated predictions and latent per-atom quantities over an iterable of batches.
+
+    Args:
+        device: where to move each batch; default: the device of the model's weights.
+    """
     model.eval()
+    device = model_device(model) if device is None else device
     preds, latents, targets = [], [], []
     for batch in batches:
         batch = batch.to(device)
@@ -115,14 +121,14 @@ def predict(model: AtomisticModel, batches, device="cpu") -> dict:
     return res
 
 
-def predict_qm9(model: AtomisticModel, data, rows, batch_size: int = 500, device="cpu") -> dict:
+def predict_qm9(model: AtomisticModel, data, rows, batch_size: int = 500, device=None) -> dict:
     """Predictions (key ``model.target``), latent per-atom values (``model.latent``, atoms in row order)
     and references (``"reference"``) for QM9 rows."""
     batches = QM9Batches(data, rows, batch_size, model.cutoff, targets=(model.target,), shuffle=False)
     return predict(model, batches.epoch(0), device)
 
 
-def evaluate(model: AtomisticModel, data, rows, batch_size: int = 500, device="cpu") -> dict:
+def evaluate(model: AtomisticModel, data, rows, batch_size: int = 500, device=None) -> dict:
     """MAE and RMSE of ``model`` on QM9 rows (kcal/mol for energies, Debye for dipoles)."""
     res = predict_qm9(model, data, rows, batch_size, device)
     mae, rmse = _mae_rmse(res[model.target], res["reference"])

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from .checkpoint import load_model, read_checkpoint
+from .device import default_device, resolve_device
 from .errors import CheckpointMismatchError
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "data" / "models"
@@ -57,9 +58,14 @@ def model_name(kind: str, target: str, energy_partition: str | None = None) -> s
     return f"{kind}-{what}" + ("-elementref" if energy_partition == "element" else "")
 
 
-def load(name: str, fold: int = 0):
+def load(name: str, fold: int = 0, device=None):
     """Load a shipped model by name: "schnet-energy", "schnet-dipole", "bp-energy", "bp-dipole" (QM9) or
-    "schnet-crystals" (formation energy per atom of the offline crystal set)."""
+    "schnet-crystals" (formation energy per atom of the offline crystal set).
+
+    Args:
+        device: where to put the weights; default :func:`xatom.device.default_device` (``XATOM_DEVICE``, set by
+            ``xatom reproduce --device``, else the CPU).
+    """
     path = model_dir(name, fold) / "model.pt"
     if not path.exists():
         have = ", ".join(f"{r.name} fold {r.fold}" for r in available().itertuples()) or "none"
@@ -71,7 +77,7 @@ def load(name: str, fold: int = 0):
     if elementref and model.energy_partition != "element":
         raise CheckpointMismatchError(f"{path} holds an energy model in the {model.energy_partition!r} partition, "
                                       f"but the name {name!r} says per-element")
-    return model
+    return model.to(resolve_device(device) if device is not None else default_device())
 
 
 def _cpu_name() -> str:
