@@ -14,7 +14,10 @@ def _train(args):
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    arch = json.loads(args.architecture) if args.architecture else {}
+    try:
+        arch = json.loads(args.architecture) if args.architecture else {}
+    except json.JSONDecodeError as err:
+        raise ValueError(f"--architecture is not JSON ({err}), e.g. '{{\"n_interactions\": 3}}'") from None
     target = "formation_energy" if args.dataset == "crystals" else args.target
     if target is None:
         raise SystemExit("xatom train: --target energy|dipole is required for QM9")
@@ -148,8 +151,25 @@ def _info(args):
         print(f"{name:<{width}}  {value}")
 
 
+def _exit_with(message: str):
+    """Print ``message`` as one line to stderr and exit with code 2 (as argparse does for bad arguments)."""
+    message = " ".join(message.split("\n"))
+    print(message, file=sys.stderr)
+    stop = SystemExit(message)
+    stop.code = 2
+    raise stop from None
+
+
 def main(argv=None):
+    """Run the command line on ``argv`` (default ``sys.argv[1:]``).
+
+    Bad input (a named :class:`~xatom.errors.XatomError`, a file that cannot be read or written, a bad value)
+    ends in one line naming the problem and exit code 2; ``--debug`` raises the error with its traceback.
+    """
+    from .errors import XatomError
+
     parser = argparse.ArgumentParser(prog="xatom", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help="on an error, show the full traceback")
     sub = parser.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train (or resume) a model on the split of a fold (QM9 or crystals)")
@@ -223,8 +243,25 @@ def main(argv=None):
     i.add_argument("--device", default="cpu", help="the device whose cfconv path to report")
     i.set_defaults(func=_info)
 
+    for command in sub.choices.values():  # --debug also after the subcommand; SUPPRESS keeps one given before
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="on an error, show the full traceback")
     args = parser.parse_args(argv)
-    args.func(args)
+    try:
+        if getattr(args, "device", None) is not None:
+            from .device import resolve_device
+
+            resolve_device(args.device)  # before any work: "cuda" without CUDA is one line, not an AssertionError
+        args.func(args)
+    except SystemExit as stop:  # the commands' own refusals, raised as SystemExit("xatom CMD: ...")
+        if not isinstance(stop.code, str):
+            raise
+        _exit_with(stop.code)
+    except (XatomError, OSError, ValueError, KeyError) as err:
+        if args.debug:
+            raise
+        text = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+        _exit_with(f"xatom {args.command}: {text or type(err).__name__}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 from .analysis.claims import COLOURS, VERDICTS, claims_html, claims_path, read_claims
+from .files import write_atomic
 
 MARKER = "# REPORT"
 
@@ -101,6 +102,4 @@ Verdicts of the claim records: {counts} (undecided: the 95 % interval straddles 
 <ol>{toc}</ol>{''.join(sections)}</body></html>"""
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    target = output / "report.html"
-    target.write_text(page)
-    return target
+    return write_atomic(output / "report.html", page)

@@ -8,7 +8,13 @@ import sys
 import time
 from pathlib import Path
 
+from .files import check_output_folder, write_atomic
+
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+
+MIN_FREE_MB = 100
+"""Free space in MB the output folder must have before any notebook runs (the executed notebooks alone take
+about 3 MB; their pages, the figures and the report a few times that)."""
 
 
 def notebook_paths(only=None, folder: Path = NOTEBOOKS_DIR) -> list[Path]:
@@ -23,10 +29,17 @@ def notebook_paths(only=None, folder: Path = NOTEBOOKS_DIR) -> list[Path]:
 
 
 def reproduce(output: Path, only=None, device: str = "cpu", timeout_s: int = 1200, folder: Path = NOTEBOOKS_DIR) -> int:
-    """Run the notebooks of ``folder``; returns 0 on success, 1 (after naming notebook and cell) on the first failure."""
+    """Run the notebooks of ``folder``; returns 0 on success, 1 (after naming notebook and cell) on the first failure.
+
+    Every file is written atomically (:func:`xatom.files.write_atomic`): a failed write leaves no truncated file.
+
+    Raises:
+        OutputFolderError: before any notebook runs, when ``output`` cannot be created or written to or has
+            less than :data:`MIN_FREE_MB` free.
+    """
     output = Path(output).resolve()
-    output.mkdir(parents=True, exist_ok=True)
     paths = notebook_paths(only, folder)
+    check_output_folder(output, MIN_FREE_MB * 1_000_000)
     saved = {k: os.environ.get(k) for k in ("XATOM_OUTPUT", "XATOM_DEVICE")}
     os.environ.update(XATOM_OUTPUT=str(output), XATOM_DEVICE=device)  # read by the notebooks' kernels
     try:
@@ -63,20 +76,20 @@ def _run(paths, output: Path, timeout_s: int, folder: Path) -> int:
             except CellExecutionError as err:
                 failing = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"
                                 and any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
-                nbformat.write(nb, output / path.name)
+                write_atomic(output / path.name, nbformat.writes(nb) + "\n")
                 print(f"\nxatom reproduce: {path.name} failed in cell {failing}:\n{str(err)[-2000:]}", file=sys.stderr)
                 return 1
             nb.metadata.pop("widgets", None)  # live widget state: MBs of HTML; each widget has a static picture
-            nbformat.write(nb, output / path.name)
+            write_atomic(output / path.name, nbformat.writes(nb) + "\n")
             html, _ = HTMLExporter().from_notebook_node(nb)
-            (output / path.with_suffix(".html").name).write_text(html)
+            write_atomic(output / path.with_suffix(".html").name, html)
             pages.append((path.stem, time.time() - started))
     from .report import build_report
 
     report = build_report([output / f"{name}.ipynb" for name, _ in pages], output, dict(pages))
     rows = "".join(f'<li><a href="{name}.html">{name}</a> ({sec:.0f} s)</li>' for name, sec in pages)
-    (output / "index.html").write_text(f"<html><body><h1>xatom: the notebook series</h1>"
-                                       f'<p><a href="{report.name}">The report</a>: paper vs ours, claim checks.</p>'
-                                       f"<ol>{rows}</ol><p>Total {time.time() - t0:.0f} s.</p></body></html>")
+    write_atomic(output / "index.html", f"<html><body><h1>xatom: the notebook series</h1>"
+                                        f'<p><a href="{report.name}">The report</a>: paper vs ours, claim checks.</p>'
+                                        f"<ol>{rows}</ol><p>Total {time.time() - t0:.0f} s.</p></body></html>")
     print(f"wrote {len(pages)} notebooks, their HTML pages, figures and {report} in {time.time() - t0:.0f} s")
     return 0

@@ -26,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import ClaimError, DataFormatError
+from ..files import write_atomic
 from .bootstrap import Estimate
 
 HOLDS, FAILS, UNDECIDED = "holds", "does not hold", "undecided"
@@ -210,7 +211,7 @@ def write_claims(notebook: str, claims, output: Path | None = None) -> Path:
     path = claims_path(notebook, output)
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {"notebook": Path(notebook).stem, "claims": [c.to_dict() for c in claims]}
-    path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+    write_atomic(path, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
     return path
 
 

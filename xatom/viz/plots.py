@@ -1,20 +1,25 @@
 """Matplotlib figures used by the notebooks. Functions take computed arrays and return a Figure."""
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..files import write_atomic
+
 
 def save(fig, name: str):
-    """Save ``fig`` as PNG into ``$XATOM_OUTPUT/figures`` when that is set (as `xatom reproduce` does)."""
+    """Save ``fig`` as PNG into ``$XATOM_OUTPUT/figures`` when that is set (as `xatom reproduce` does), atomically."""
     out = os.environ.get("XATOM_OUTPUT")
     if out:
         folder = Path(out) / "figures"
         folder.mkdir(parents=True, exist_ok=True)
-        fig.savefig(folder / f"{name}.png", dpi=120, bbox_inches="tight")
+        png = io.BytesIO()
+        fig.savefig(png, format="png", dpi=120, bbox_inches="tight")
+        write_atomic(folder / f"{name}.png", png.getvalue())
     return fig
 
 
