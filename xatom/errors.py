@@ -83,3 +83,7 @@ class DeviceUnavailableError(XatomError, ValueError):
 class OutOfDomainWarning(UserWarning):
     """A molecule lies outside what a model was trained on (size, charge, isolated atoms, fragments): its
     numbers are an extrapolation."""
+
+
+class ConvergenceError(XatomError, RuntimeError):
+    """An iterative calculation (e.g. a DFT SCF of a reference builder) that did not converge."""
