@@ -16,8 +16,9 @@ import pandas as pd
 from .checkpoint import load_model, read_checkpoint
 from .device import default_device, resolve_device
 from .errors import CheckpointMismatchError
+from .paths import DATA_DIR, missing_data
 
-MODELS_DIR = Path(__file__).resolve().parents[1] / "data" / "models"
+MODELS_DIR = DATA_DIR / "models"
 
 
 def model_dir(name: str, fold: int = 0) -> Path:
@@ -67,6 +68,8 @@ def load(name: str, fold: int = 0, device=None):
             ``xatom reproduce --device``, else the CPU).
     """
     path = model_dir(name, fold) / "model.pt"
+    if not MODELS_DIR.is_dir():
+        raise missing_data(MODELS_DIR, "the folder of shipped models")
     if not path.exists():
         have = ", ".join(f"{r.name} fold {r.fold}" for r in available().itertuples()) or "none"
         raise FileNotFoundError(f"no shipped model {name!r} fold {fold} (have: {have})")

@@ -22,9 +22,10 @@ import numpy as np
 from .. import elements
 from ..errors import DataFormatError
 from ..molecule import Molecule
+from ..paths import DATA_DIR, missing_data
 from .splits import Split
 
-CRYSTAL_FILE = Path(__file__).resolve().parents[2] / "data" / "crystals" / "crystals.npz"
+CRYSTAL_FILE = DATA_DIR / "crystals" / "crystals.npz"
 TARGET = "formation_energy_ev_per_atom"
 
 
@@ -91,7 +92,7 @@ def load_crystals(path: str | Path = CRYSTAL_FILE) -> Crystals:
     """The shipped crystal set (or another file written by :mod:`xatom.data.crystal_generation`)."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path} not found; build it with `python -m xatom.data.crystal_generation`")
+        raise missing_data(path, "the crystal set (build one with `python -m xatom.data.crystal_generation`)")
     with np.load(path) as z:
         n_atoms = z["n_atoms"].astype(np.int64)
         return Crystals(numbers=z["numbers"].astype(np.int64), positions=z["positions"].astype(np.float64),

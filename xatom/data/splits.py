@@ -13,12 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..paths import DATA_DIR, missing_data
+
 N_TRAIN = 100_000
 N_VAL = 10_000
 N_FOLDS = 5
 SPLIT_SEED = 20190807
 
-SPLIT_FILE = Path(__file__).resolve().parents[2] / "data" / "splits" / "qm9.npz"
+SPLIT_FILE = DATA_DIR / "splits" / "qm9.npz"
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ def write_splits(qm9_index: np.ndarray, path: Path = SPLIT_FILE) -> Path:
 
 def load_split(fold: int = 0, path: Path = SPLIT_FILE) -> Split:
     """Fold ``fold`` (0 … N_FOLDS−1) of the stored split."""
+    if not Path(path).is_file():
+        raise missing_data(Path(path), "the QM9 split file")
     with np.load(path) as z:
         n_folds = sum(1 for k in z.files if k.startswith("val_"))
         if not 0 <= fold < n_folds:
