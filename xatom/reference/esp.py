@@ -43,9 +43,10 @@ from ..analysis.grids import Grid, box_grid
 from ..errors import ConvergenceError, DataFormatError, MissingFileError, UnknownElementError
 from ..files import existing_file, write_atomic
 from ..molecule import Molecule
+from ..paths import DATA_DIR, missing_data
 from ..units import BOHR_TO_ANGSTROM, HARTREE_TO_KCAL_PER_MOL
 
-REFERENCE_FILE = Path(__file__).resolve().parents[2] / "data" / "reference" / "esp_b3lyp.npz"
+REFERENCE_FILE = DATA_DIR / "reference" / "esp_b3lyp.npz"
 """The shipped reference: arrays in this ``.npz``, settings and per-molecule facts in the ``.json`` beside it."""
 
 XC = "B3LYPG"
@@ -313,6 +314,8 @@ def load_esp_reference(path: str | Path = REFERENCE_FILE) -> EspReference:
         MissingFileError: the ``.npz`` or its ``.json`` is missing.
         DataFormatError: a molecule listed in the ``.json`` lacks arrays in the ``.npz``.
     """
+    if Path(path) == REFERENCE_FILE and not REFERENCE_FILE.is_file():
+        raise missing_data(REFERENCE_FILE, "the shipped DFT ESP reference")
     path = existing_file(path, "ESP reference")
     json_path = path.with_suffix(".json")
     if not json_path.is_file():
