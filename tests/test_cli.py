@@ -14,22 +14,42 @@ def test_table_matches_direct_evaluation(capsys):
     main(["table", "--n-test", "300", "--folds", "--threads", "1"])
     out = capsys.readouterr().out
     assert "test split (a random draw (seed 0) of 300 of its molecules)" in out
-    table = {tuple(row.split()[:2]): row.split()[2:] for row in out.splitlines()}
-    for model, prop, paper_mae in [("Behler–Parrinello", "energy", 0.77), ("Behler–Parrinello", "dipole", 0.073),
-                                   ("SchNet", "energy", 0.35), ("SchNet", "dipole", 0.025)]:
-        unit, mae, rmse, paper, *_ = table[(model, prop)]
+    table = {tuple(row.split()[:3]): row.split()[3:] for row in out.splitlines()}
+    for model, prop, partition, paper_mae in [("Behler–Parrinello", "energy", "per-element", 0.77),
+                                              ("Behler–Parrinello", "dipole", "-", 0.073),
+                                              ("SchNet", "energy", "per-element", 0.35),
+                                              ("SchNet", "dipole", "-", 0.025)]:
+        unit, mae, rmse, paper, *_ = table[(model, prop, partition)]
         assert float(paper) == paper_mae and 0 < float(mae) < float(rmse)
     # the printed SchNet energy MAE is what the shipped model gives on those molecules
     data = load_qm9()
     rows = random_subset(data.rows_of(load_split(0).test), 300, seed=0)
     assert rows.max() > 100_000  # a draw over the whole split, not its first (smallest) molecules
-    res = predict_qm9(zoo.load("schnet-energy"), data, rows)
+    res = predict_qm9(zoo.load("schnet-energy-elementref"), data, rows)
     mae = np.abs(res["energy_kcal"] - res["reference"]).mean()
-    assert float(table[("SchNet", "energy")][1]) == pytest.approx(mae, abs=0.006)
-    spread = out.split("Test MAE across the shipped folds:")[1]
-    for name in ("bp-energy", "bp-dipole", "schnet-energy", "schnet-dipole"):
-        folds = (zoo.available().query("name == @name")["fold"]).size
-        assert any(row.split()[:2] == [name, str(folds)] for row in spread.splitlines())
+    assert float(table[("SchNet", "energy", "per-element")][1]) == pytest.approx(mae, abs=0.006)
+    # every shipped fold of every Table 1 model in the fold table, with its fold count and the checks
+    spread = out.split("Test MAE across the shipped folds")[1].splitlines()
+    header = spread[1].split()
+    assert header[:3] == ["fold", "0", "fold"] and "agree" in header
+    shipped = zoo.available()
+    for name in ("bp-energy-elementref", "bp-dipole", "schnet-energy-elementref", "schnet-dipole"):
+        row = next(r.split() for r in spread if r.split()[:1] == [name])
+        assert len([x for x in row[1:] if x != "NaN"]) >= shipped.query("name == @name")["fold"].size
+
+
+def test_fold_spread_checks_agreement_and_bars():
+    from xatom.analysis.accuracy import FOLD_AGREEMENT, fold_spread
+
+    t = fold_spread({"bp-dipole": {0: 0.080, 1: 0.075, 2: 0.090},  # −6 %, +12.5 %: agree; 0.080 ≤ 0.086
+                     "schnet-dipole": {0: 0.040, 1: 0.030},          # −25 %: disagree; 0.040 > 0.038
+                     "bp-energy-elementref": {0: 0.5}})              # one fold, no bar
+    assert t.loc["bp-dipole", "largest |fold/fold 0 − 1|"] == pytest.approx(0.125)
+    assert t.loc["bp-dipole", "folds agree"] and t.loc["bp-dipole", "fold 0 meets bar"]
+    assert not t.loc["schnet-dipole", "folds agree"] and not t.loc["schnet-dipole", "fold 0 meets bar"]
+    assert t.loc["bp-energy-elementref", "folds agree"] is None
+    assert t.loc["bp-energy-elementref", "fold 0 meets bar"] is None
+    assert np.isnan(t.loc["schnet-dipole", "fold 2"]) and FOLD_AGREEMENT == 0.15
 
 
 def test_evaluate_prints_metrics_with_unit(capsys):

@@ -91,8 +91,8 @@ def test_every_prediction_path_runs_on_the_gpu_and_agrees_with_the_cpu(kind, mol
 @needs_cuda
 def test_xatom_device_cuda_reaches_the_zoo(monkeypatch, ethanol):
     monkeypatch.setenv(DEVICE_VARIABLE, "cuda")
-    model = zoo.load("schnet-energy")
+    model = zoo.load("schnet-energy-elementref")
     assert model_device(model).type == "cuda"
-    cpu = zoo.load("schnet-energy", device="cpu")
+    cpu = zoo.load("schnet-energy-elementref", device="cpu")
     assert float(predict_molecules(model, ethanol)["energy_kcal"][0]) == pytest.approx(
         float(predict_molecules(cpu, ethanol)["energy_kcal"][0]), abs=1e-2)

@@ -52,6 +52,21 @@ TARGET_OF_NAME = {"energy": "energy", "dipole": "dipole", "crystals": "formation
 """Second part of a model name → its target ("schnet-crystals" predicts formation energies of crystals)."""
 
 
+QM9_MODELS = ("schnet-energy-elementref", "bp-energy-elementref", "schnet-dipole", "bp-dipole")
+"""The QM9 models that the widgets, the molecule report and the notebooks use by default. Both energy models are
+the per-element ones, so that SchNet and Behler–Parrinello are compared in one gauge and with three folds each,
+until SchNet in the paper's partition is shipped for every fold (issue 14); ``bp-energy`` (the paper's partition)
+is shipped for folds 0–2 and appears where the two partitions are compared."""
+
+
+def split_name(name: str) -> tuple[str, str, bool]:
+    """``"schnet-energy-elementref"`` → ``("schnet", "energy", True)``: architecture, what it predicts (the
+    second part of the name) and whether it is an energy model in the per-element partition."""
+    kind, _, what = name.partition("-")
+    elementref = what.endswith("-elementref")
+    return kind, what.removesuffix("-elementref"), elementref
+
+
 def model_name(kind: str, target: str, energy_partition: str | None = None) -> str:
     """Zoo name of a model, by one rule: ``KIND-TARGET`` ("crystals" for the crystal formation energy), with
     ``-elementref`` for energy models in the per-element partition (``"schnet-energy"`` is the paper's)."""
@@ -60,8 +75,9 @@ def model_name(kind: str, target: str, energy_partition: str | None = None) -> s
 
 
 def load(name: str, fold: int = 0, device=None):
-    """Load a shipped model by name: "schnet-energy", "schnet-dipole", "bp-energy", "bp-dipole" (QM9) or
-    "schnet-crystals" (formation energy per atom of the offline crystal set).
+    """Load a shipped model by name: "schnet-energy", "schnet-dipole", "bp-energy", "bp-dipole" (QM9; energy
+    models in the per-element partition end in "-elementref") or "schnet-crystals" (formation energy per atom of
+    the offline crystal set).
 
     Args:
         device: where to put the weights; default :func:`xatom.device.default_device` (``XATOM_DEVICE``, set by
@@ -73,9 +89,7 @@ def load(name: str, fold: int = 0, device=None):
     if not path.exists():
         have = ", ".join(f"{r.name} fold {r.fold}" for r in available().itertuples()) or "none"
         raise FileNotFoundError(f"no shipped model {name!r} fold {fold} (have: {have})")
-    kind, what = name.split("-", 1)
-    elementref = what.endswith("-elementref")
-    what = what.removesuffix("-elementref")
+    kind, what, elementref = split_name(name)
     model = load_model(path, model=kind, target=TARGET_OF_NAME.get(what, what))
     if elementref and model.energy_partition != "element":
         raise CheckpointMismatchError(f"{path} holds an energy model in the {model.energy_partition!r} partition, "

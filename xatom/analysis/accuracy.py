@@ -14,6 +14,23 @@ PAPER_TABLE1 = {
 
 UNITS = {"energy": "kcal/mol", "dipole": "D"}
 
+ACCURACY_BARS = {"schnet-energy": 0.40, "schnet-dipole": 0.038, "bp-energy": 0.77, "bp-dipole": 0.086}
+"""The project's bars on the fold-0 test MAE (issue 14; kcal/mol, D); energies in the paper's partition."""
+
+FOLD_AGREEMENT = 0.15
+"""Every fold's test MAE must lie within this fraction of its family's fold-0 test MAE (issue 14)."""
+
+ARCHITECTURES = {"bp": "Behler–Parrinello", "schnet": "SchNet"}
+
+
+def table_models() -> list[str]:
+    """Zoo names of the Table 1 models: both architectures and targets, energies in both partitions
+    (the paper's one mean per atom first, then the per-element ``-elementref`` comparison models)."""
+    from ..zoo import model_name
+
+    return [model_name(kind, target, partition) for kind, target in PAPER_TABLE1
+            for partition in (("atom", "element") if target == "energy" else (None,))]
+
 
 def mae_rmse(pred: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
     err = np.asarray(pred, dtype=np.float64) - np.asarray(ref, dtype=np.float64)
@@ -21,26 +38,50 @@ def mae_rmse(pred: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
 
 
 def table1(results: dict) -> pd.DataFrame:
-    """Our MAE/RMSE beside the paper's.
+    """Our MAE/RMSE beside the paper's, one row per model.
 
     Args:
-        results: ``{(kind, target): (predictions, references)}`` on the test split.
+        results: ``{model name: (predictions, references)}`` on the test split, e.g. ``"bp-energy"`` (the paper's
+            partition) and ``"bp-energy-elementref"`` (per-element baselines).
     """
+    from ..zoo import split_name
+
     rows = []
-    for (kind, target), (pred, ref) in results.items():
+    for name, (pred, ref) in results.items():
+        kind, target, elementref = split_name(name)
         mae, rmse = mae_rmse(pred, ref)
         paper_mae, paper_rmse = PAPER_TABLE1[(kind, target)]
         digits = 2 if target == "energy" else 3
-        rows.append({"model": {"bp": "Behler–Parrinello", "schnet": "SchNet"}[kind], "property": target,
+        partition = ("per-element" if elementref else "paper") if target == "energy" else "-"
+        rows.append({"model": ARCHITECTURES[kind], "property": target, "partition": partition,
                      "unit": UNITS[target], "MAE": round(mae, digits), "RMSE": round(rmse, digits),
                      "paper MAE": paper_mae, "paper RMSE": paper_rmse,
                      "MAE / paper": round(mae / paper_mae, 1)})
-    return pd.DataFrame(rows).set_index(["model", "property"])
+    return pd.DataFrame(rows).set_index(["model", "property", "partition"])
 
 
 def fold_spread(maes: dict) -> pd.DataFrame:
-    """Mean and standard deviation of the test MAE across folds; ``maes``: name → {fold: MAE}."""
-    rows = [{"model": name, "folds": len(v), "mean MAE": float(np.mean(list(v.values()))),
-             "std across folds": float(np.std(list(v.values()), ddof=1)) if len(v) > 1 else float("nan")}
-            for name, v in maes.items()]
+    """Test MAE of every fold, their mean and standard deviation, and the issue-14 checks.
+
+    Args:
+        maes: model name → {fold: test MAE}.
+
+    Returns:
+        One row per model: ``fold k`` columns, ``mean MAE``, ``std across folds``, ``largest |fold/fold 0 − 1|``
+        (NaN without fold 0 or another fold), ``folds agree`` (all within :data:`FOLD_AGREEMENT` of fold 0),
+        ``bar`` (:data:`ACCURACY_BARS`, NaN where none) and ``fold 0 meets bar``.
+    """
+    folds = sorted({f for v in maes.values() for f in v})
+    rows = []
+    for name, v in maes.items():
+        values = np.array(list(v.values()), dtype=float)
+        others = [v[f] for f in v if f != 0]
+        deviation = max(abs(m / v[0] - 1) for m in others) if 0 in v and others else float("nan")
+        bar = ACCURACY_BARS.get(name, float("nan"))
+        rows.append({"model": name, **{f"fold {f}": v.get(f, float("nan")) for f in folds},
+                     "mean MAE": float(values.mean()),
+                     "std across folds": float(values.std(ddof=1)) if values.size > 1 else float("nan"),
+                     "largest |fold/fold 0 − 1|": deviation,
+                     "folds agree": bool(deviation <= FOLD_AGREEMENT) if deviation == deviation else None,
+                     "bar": bar, "fold 0 meets bar": bool(v[0] <= bar) if 0 in v and bar == bar else None})
     return pd.DataFrame(rows).set_index("model")

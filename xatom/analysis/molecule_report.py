@@ -16,8 +16,9 @@ from ..errors import CheckpointMismatchError
 from ..inference import predict_molecules
 from ..models.atomistic import DEFAULT_CONFIG
 from ..molecule import Molecule
+from ..zoo import QM9_MODELS, split_name
 
-MODELS = ("schnet-energy", "bp-energy", "schnet-dipole", "bp-dipole")
+MODELS = QM9_MODELS
 UNITS = {"energy": "kcal/mol", "dipole": "D"}
 TARGETS = {"energy": "energy_kcal", "dipole": "dipole_debye"}
 """Second part of a model name → the target its model must predict."""
@@ -36,7 +37,7 @@ def domain_warnings(molecule: Molecule, cutoff: float = DEFAULT_CONFIG["schnet"]
 def _load(load, name: str, fold: int):
     """``load(name, fold)``, checked to predict what ``name`` says (an energy model is no dipole model)."""
     model = load(name, fold)
-    want = TARGETS[name.split("-")[1]]
+    want = TARGETS[split_name(name)[1]]
     if getattr(model, "target", None) != want:
         raise CheckpointMismatchError(f"load({name!r}, {fold}) gave a model that predicts "
                                       f"{getattr(model, 'target', type(model).__name__)!r}, but {name} must predict "
@@ -59,7 +60,7 @@ def predictions(molecule: Molecule, load, folds=None, strict: bool = False) -> p
     rows = []
     with DomainNotes() as notes:
         for name in MODELS:
-            kind, what = name.split("-")
+            kind, what, _ = split_name(name)
             values = {}
             for fold in (folds or {}).get(name, [0]):
                 model = _load(load, name, fold)

@@ -26,6 +26,7 @@ import pandas as pd
 from matplotlib import cm, colors
 
 from .. import zoo
+from ..zoo import QM9_MODELS, split_name
 from ..analysis.esp import electrostatic_potential, latent_charges
 from ..analysis.grids import box_grid, molecular_plane, proximity
 from ..analysis.probe import LocalChemicalPotential
@@ -121,12 +122,12 @@ class MoleculeExplorer(_Picker):
 
     Args:
         data: the QM9 data set (for QM9 indices and SMILES look-up), or None.
-        models: model names to offer, e.g. ``("schnet-energy", "bp-energy", "schnet-dipole", "bp-dipole")``.
+        models: model names to offer (default :data:`xatom.zoo.QM9_MODELS`).
         folds: folds to offer.
         load: ``load(name, fold)`` → model (default: the shipped zoo, cached).
     """
 
-    def __init__(self, data=None, models=("schnet-energy", "bp-energy", "schnet-dipole", "bp-dipole"),
+    def __init__(self, data=None, models=QM9_MODELS,
                  folds=(0,), load=None, start: str = "c1ccccc1O"):
         super().__init__(data, load)
         self.models, self.folds = tuple(models), tuple(folds)
@@ -135,7 +136,7 @@ class MoleculeExplorer(_Picker):
 
     @property
     def target(self) -> str:
-        return self.model_name.split("-", 1)[1]
+        return split_name(self.model_name)[1]
 
     def _model_key(self):
         return ("values", self.model_name, self.fold)
@@ -236,7 +237,7 @@ class FieldExplorer(_Picker):
         load: ``load(name, fold)`` → model (default: the shipped zoo, cached).
     """
 
-    FIELDS = {"Ω (local chemical potential)": ("omega", "schnet-energy"),
+    FIELDS = {"Ω (local chemical potential)": ("omega", QM9_MODELS[0]),  # SchNet energy
               "ESP, SchNet charges": ("esp", "schnet-dipole"),
               "ESP, BP charges": ("esp", "bp-dipole")}
 
