@@ -52,23 +52,34 @@ def learning_curves(logs: dict):
 
 
 def parity_and_errors(results: dict, units: dict):
-    """Per model: predicted vs reference (hexbin) and the error histogram; results: name → (pred, ref)."""
+    """Per model: predicted vs reference (hexbin, log counts, with its colour bar) and the error histogram on a log
+    scale, where nothing is hidden: errors beyond the central 99.5 % go into an overflow bar at each end, labelled
+    with how many molecules it holds and the largest error; results: name → (pred, ref)."""
     n = len(results)
     fig, axes = plt.subplots(2, n, figsize=(3.6 * n, 6.4), squeeze=False)
     for k, (name, (pred, ref)) in enumerate(results.items()):
         ax = axes[0, k]
-        ax.hexbin(ref, pred, gridsize=60, bins="log", mincnt=1, cmap="viridis")
+        cells = ax.hexbin(ref, pred, gridsize=60, bins="log", mincnt=1, cmap="viridis")
+        fig.colorbar(cells, ax=ax, label="molecules per cell", shrink=0.85)
         lo, hi = float(min(ref.min(), pred.min())), float(max(ref.max(), pred.max()))
         ax.plot([lo, hi], [lo, hi], "r-", lw=0.8)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel(f"reference [{units[name]}]")
         ax.set_ylabel(f"predicted [{units[name]}]")
-        err = pred - ref
+        err = np.asarray(pred, dtype=np.float64) - np.asarray(ref, dtype=np.float64)
         ax = axes[1, k]
-        lim = np.quantile(np.abs(err), 0.995)
-        ax.hist(err, bins=100, range=(-lim, lim), color="tab:orange")
+        lim = float(np.quantile(np.abs(err), 0.995))
+        width = 2 * lim / 100
+        ax.hist(np.clip(err, -lim - width / 2, lim + width / 2), bins=102, range=(-lim - width, lim + width),
+                color="tab:orange")
+        for side, outside in ((-1, err < -lim), (1, err > lim)):
+            if outside.any():
+                extreme = err[outside].min() if side < 0 else err[outside].max()
+                ax.annotate(f"{int(outside.sum())} beyond\n(to {extreme:.3g})", (side * (lim + width / 2), 1),
+                            xycoords=("data", "axes fraction"), ha="right" if side > 0 else "left", va="top",
+                            fontsize=7, color="tab:red")
         ax.set_yscale("log")
-        ax.set_xlabel(f"error [{units[name]}]")
+        ax.set_xlabel(f"error [{units[name]}] (end bars: overflow)")
     fig.tight_layout()
     return fig
 
