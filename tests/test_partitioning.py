@@ -139,3 +139,35 @@ def test_neighbour_counts_over_several_molecules():
     assert nb[o_water] == 2 and nh[o_water] == 2
     # CHF3: carbon with 4 neighbours and 1 H; each F bonded to it only
     assert nb[0] == 1 and nb[1] == 4 and nh[1] == 1
+
+
+def test_partition_difference_moves_energy_between_atoms_but_not_the_total(tiny):
+    from xatom.analysis import bootstrap as B
+    from xatom.analysis.partitioning import partition_difference, partition_summary, total_to_split_ratio
+
+    rows = np.arange(len(tiny))
+    rng = np.random.default_rng(0)
+    n = int(tiny.offsets[-1])
+    a = rng.normal(size=n)
+    # b: the same totals, energy moved between the atoms of each molecule (zero-sum within a molecule)
+    moved = rng.normal(size=n)
+    molecule = np.repeat(rows, np.diff(tiny.offsets))
+    moved -= (np.bincount(molecule, weights=moved) / np.bincount(molecule))[molecule]
+    b = a + moved
+    diff = partition_difference(P.per_atom_table(tiny, rows, a), P.per_atom_table(tiny, rows, b))
+    assert np.allclose(diff["shift"], -moved) and np.allclose(diff["total_shift"], 0.0)
+    summary = partition_summary(diff)
+    assert summary.loc["molecule total", "mean |shift|"] == pytest.approx(0.0, abs=1e-12)
+    assert summary.loc["molecule total", "n"] == len(tiny)
+    # a total shift of 1 per molecule on top: the ratio is mean |ΔE_mol| / mean |ΔÊ_i|
+    c = b.copy()
+    c[tiny.offsets[:-1]] += 1.0
+    diff = partition_difference(P.per_atom_table(tiny, rows, a), P.per_atom_table(tiny, rows, c))
+    value = total_to_split_ratio(np.ones((1, n)), diff["shift"].abs().to_numpy(),
+                                 (diff["total_shift"].abs() / diff["atoms"]).to_numpy(), 1 / diff["atoms"].to_numpy())
+    assert value[0] == pytest.approx(1.0 / diff["shift"].abs().mean())
+    est = B.bootstrap(total_to_split_ratio, diff["shift"].abs(), diff["total_shift"].abs() / diff["atoms"],
+                      1 / diff["atoms"], groups=diff["row"], n_resamples=200, seed=0)
+    assert est.low <= est.value <= est.high
+    with pytest.raises(ValueError, match="same atoms"):
+        partition_difference(P.per_atom_table(tiny, rows, a), P.per_atom_table(tiny, rows[::-1], a[::-1]))

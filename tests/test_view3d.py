@@ -97,3 +97,25 @@ def test_each_view_gets_its_own_ids_and_the_library_cannot_end_its_script_early(
     text = view3d.LIBRARY.read_text(encoding="utf-8").lower()
     assert "</script" not in text and "<!--" not in text
     assert len(text) > 400_000  # the whole minified library, not a stub
+
+
+def test_face_on_turns_a_planar_molecule_to_the_viewer_and_keeps_predictions():
+    from xatom import Molecule
+    from xatom.viz.view3d import face_on
+
+    rng = np.random.default_rng(0)
+    flat = np.c_[rng.normal(size=(8, 2)) * [3.0, 1.5], np.zeros(8)]  # a planar molecule in the xy plane
+    q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    q *= np.sign(np.linalg.det(q))  # a proper rotation
+    mol = Molecule(np.array([6, 6, 6, 6, 1, 1, 1, 8]), flat @ q.T + [5.0, -2.0, 1.0])
+    turned = face_on(mol)
+    assert np.allclose(turned.positions.mean(0), 0.0, atol=1e-12)
+    assert np.allclose(turned.positions[:, 2], 0.0, atol=1e-9)  # the plane faces the viewer (z: viewing axis)
+    spread = turned.positions.std(0)
+    assert spread[0] >= spread[1] >= spread[2]
+    d = lambda p: np.linalg.norm(p[:, None] - p[None], axis=-1)
+    assert np.allclose(d(turned.positions), d(mol.positions))  # a rigid motion
+    # a rotation, not a mirror image: the handedness of a non-planar molecule survives
+    chiral = Molecule(np.array([6, 1, 8, 9, 7]), rng.normal(size=(5, 3)))
+    triple = lambda p: np.linalg.det(p[1:4] - p[0])
+    assert np.isclose(triple(face_on(chiral).positions), triple(chiral.positions))

@@ -148,6 +148,60 @@ def dipole_from_charges(data, rows, charges) -> np.ndarray:
     return mu * E_ANGSTROM_TO_DEBYE
 
 
+# --------------------------------------------------------------------------------- two energy partitions
+def partition_difference(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """Atom by atom, how two energy partitions of the same molecules differ (e.g. the paper's one mean per atom
+    against per-element baselines): the total of a molecule is fixed by the data, its split between atoms is not.
+
+    Args:
+        a, b: :func:`per_atom_table` of the same molecule rows (same atoms in the same order), Ê_i in kcal/mol.
+
+    Returns:
+        One row per atom: ``row, atom, element``, ``shift`` = Ê_i(a) − Ê_i(b) (kcal/mol), ``total_shift`` = the
+        difference of the two molecule totals Σ_i Ê_i (kcal/mol, the same for every atom of a molecule) and
+        ``atoms`` (the molecule's number of atoms).
+
+    Raises:
+        ValueError: the two tables do not hold the same atoms in the same order.
+    """
+    keys = ["row", "atom", "Z"]
+    if len(a) != len(b) or not (a[keys].to_numpy() == b[keys].to_numpy()).all():
+        raise ValueError("partition_difference: the two tables must hold the same atoms in the same order "
+                         "(per_atom_table of the same rows)")
+    shift = a["value"].to_numpy(np.float64) - b["value"].to_numpy(np.float64)
+    molecule = pd.factorize(a["row"])[0]
+    total = np.bincount(molecule, weights=shift)
+    atoms = np.bincount(molecule)
+    return pd.DataFrame({"row": a["row"].to_numpy(), "atom": a["atom"].to_numpy(), "element": a["element"].values,
+                         "shift": shift, "total_shift": total[molecule], "atoms": atoms[molecule]})
+
+
+def partition_summary(diff: pd.DataFrame) -> pd.DataFrame:
+    """Per element: atoms, mean and standard deviation of the atom-by-atom shift Ê(a) − Ê(b), and mean |shift|
+    (kcal/mol); the last row ("molecule total") gives the same for the molecule totals (one value per molecule)."""
+    rows = [{"element": str(e), "n": len(g), "mean shift": g["shift"].mean(), "std of shift": g["shift"].std(ddof=0),
+             "mean |shift|": g["shift"].abs().mean()}
+            for e, g in diff.groupby("element", observed=True, sort=True)]
+    totals = diff.drop_duplicates("row")["total_shift"]
+    rows.append({"element": "molecule total", "n": len(totals), "mean shift": totals.mean(),
+                 "std of shift": totals.std(ddof=0), "mean |shift|": totals.abs().mean()})
+    return pd.DataFrame(rows).set_index("element")
+
+
+def total_to_split_ratio(weights, abs_shift, abs_total_per_atom, inverse_atoms) -> np.ndarray:
+    """Bootstrap statistic (see :mod:`xatom.analysis.bootstrap`; items are atoms, resampled by molecule):
+    mean over molecules of |ΔΣ_i Ê_i| divided by the mean over atoms of |ΔÊ_i|, dimensionless.
+
+    Args:
+        abs_shift: |Ê_i(a) − Ê_i(b)| per atom.
+        abs_total_per_atom: |total shift| of the atom's molecule divided by its number of atoms.
+        inverse_atoms: 1 / (number of atoms of the atom's molecule), so that Σ over atoms counts each molecule once.
+    """
+    per_molecule = (weights @ abs_total_per_atom) / (weights @ inverse_atoms)
+    per_atom = (weights @ abs_shift) / weights.sum(1)
+    return per_molecule / per_atom
+
+
 # ------------------------------------------------------------------------------------------------ spreads
 def _iqr(x) -> float:
     q75, q25 = np.percentile(x, [75, 25])

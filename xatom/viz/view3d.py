@@ -90,11 +90,28 @@ class View(py3Dmol.view):
                 f"{library_script()}{body}</div>")
 
 
+def face_on(molecule: Molecule) -> Molecule:
+    """The molecule turned to face the viewer: coordinates in its principal-axes frame, centred at the origin, the
+    largest spread along x and the smallest along z (the direction 3Dmol.js looks along), so a planar molecule is
+    seen face-on rather than edge-on. A proper rotation and a translation: every prediction is unchanged.
+    Periodic structures are returned as they are."""
+    import dataclasses
+
+    from ..analysis.grids import principal_axes
+
+    if molecule.cell is not None:
+        return molecule
+    centre, axes = principal_axes(molecule.positions)
+    return dataclasses.replace(molecule, positions=(molecule.positions - centre) @ axes.T)
+
+
 def view_molecule(molecule: Molecule, width: int = 320, height: int = 260, labels=None):
     """An interactive 3D view (sticks and spheres); ``labels`` (one string per atom) are drawn on atoms.
 
     Where the browser cannot draw it, a projection of the molecule (:func:`projection_figure`) is shown instead.
+    The molecule is shown face-on (:func:`face_on`).
     """
+    molecule = face_on(molecule)
     view = View(width=width, height=height, picture=projection_figure(molecule))
     view.addModel(molecule.to_xyz(), "xyz")
     view.setStyle({"stick": {"radius": 0.15}, "sphere": {"scale": 0.25}})

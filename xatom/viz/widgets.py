@@ -23,7 +23,7 @@ import warnings
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib import cm, colors
+from matplotlib import cm, colors, patheffects
 
 from .. import zoo
 from ..zoo import QM9_MODELS, split_name
@@ -35,6 +35,7 @@ from ..domain import DomainNotes, warn_out_of_domain
 from ..errors import OutOfDomainWarning, XatomError
 from ..inference import latent_values
 from . import fields
+from .view3d import face_on
 
 LATENT_LABELS = {"energy": "Ê_i (kcal/mol)", "dipole": "q̂_i (e)"}
 
@@ -42,6 +43,10 @@ LATENT_LABELS = {"energy": "Ê_i (kcal/mol)", "dipole": "q̂_i (e)"}
 @functools.lru_cache(maxsize=16)
 def _shipped(name: str, fold: int):
     return zoo.load(name, fold)
+
+
+READABLE = [patheffects.withStroke(linewidth=2.2, foreground="white")]
+"""Label outline: black text with a white halo reads on dark and light atoms alike."""
 
 
 def _hex(rgba) -> str:
@@ -64,17 +69,19 @@ class _Picker:
         if text == self.text and self.molecule is not None:
             return True
         try:
-            self.molecule, self.source = molecule_from_text(text, self.data)
+            molecule, self.source = molecule_from_text(text, self.data)
         except (XatomError, KeyError, ValueError) as err:
             self.message = f"⚠ {err}"
             return False
+        self.molecule = face_on(molecule)
         self.message, self.text = self.source, text
         self.changed()
         return True
 
     def use(self, molecule, source: str = "given by the user"):
         """Show a :class:`~xatom.molecule.Molecule` built elsewhere (e.g. read from an xyz file)."""
-        self.molecule, self.source, self.message, self.text = molecule, source, source, molecule.name or molecule.formula
+        self.molecule, self.source = face_on(molecule), source
+        self.message, self.text = source, molecule.name or molecule.formula
         self.changed()
 
     def changed(self):
@@ -189,7 +196,8 @@ class MoleculeExplorer(_Picker):
         ax.scatter(*xy.T, s=[320 if z > 1 else 140 for z in self.molecule.numbers], c=values, cmap=cmap, norm=norm,
                    edgecolors="k", zorder=2)
         for (x, y), s, v in zip(xy, self.molecule.symbols, values):
-            ax.annotate(f"{s}\n{v:.2f}", (x, y), ha="center", va="center", fontsize=6.5, zorder=3)
+            ax.annotate(f"{s}\n{v:.2f}", (x, y), ha="center", va="center", fontsize=6.5, zorder=3,
+                        path_effects=READABLE)
         ax.set_aspect("equal")
         ax.set_axis_off()
         ax.set_title(f"{self.molecule.name or self.molecule.formula}: {self.model_name} fold {self.fold}", fontsize=9)
