@@ -220,8 +220,14 @@ def test_output_folder_comes_from_xatom_output(tmp_path, monkeypatch):
 def test_table_and_view_show_value_interval_threshold_and_coloured_verdict():
     claims = [_claim(">", 0.1, 0.3), Claim("u", "s", "t", "d", "<", 0.0, 0.0, -0.1, 0.1, unit="D")]
     table = claims_table(claims)
-    assert table.loc["u", "interval"] == "[-0.1, 0.1]" and table.loc["u", "threshold"] == "< 0"
+    assert table.loc["u", "interval"] == "[-0.1, 0.1]" and table.loc["u", "threshold"] == "< 0.0"
     assert table["verdict"].tolist() == [HOLDS, UNDECIDED]
     view = show_claims(claims)
     assert "undecided" in repr(view) and "0x" not in repr(view)  # plain text, stable for nbval
     assert "#fff3cd" in view._repr_html_() and "<table" in view._repr_html_()
+
+
+def test_printed_numbers_always_read_as_floats():
+    from xatom.analysis.claims import _number
+
+    assert [_number(x) for x in (-1.0, 0.0, 123.0, 0.879, 1234.0)] == ["-1.0", "0.0", "123.0", "0.879", "1.23e+03"]

@@ -130,7 +130,10 @@ def claim(id: str, sentence: str, statistic: str, definition: str, comparison: s
 
 
 def _number(x: float) -> str:
-    return f"{x:.3g}"
+    """Three significant digits, always with a decimal point (``-1.0``, not ``-1``), so that a notebook check
+    reads every printed value as a float and compares it with a tolerance, never as an exact integer."""
+    text = f"{x:.3g}"
+    return text if any(c in text for c in ".einfa") else text + ".0"
 
 
 def interval_text(c: Claim) -> str:
