@@ -23,6 +23,7 @@ import torch
 from ..batch import batch_molecules, centroid
 from ..device import model_device
 from ..domain import check_model_input, element_number, training_domain
+from ..elements import atomic_number
 from ..errors import NonFiniteError, ShapeError
 from ..molecule import Molecule
 from ..neighbors import Pairs
@@ -102,3 +103,157 @@ class LocalChemicalPotential:
             out -= self.isolated(Zp)
         return out
 
+
+# --- Ω around bonds: one number per molecule for the saturation / aromaticity series (paper Fig. 5) ---------
+
+BOND_RADIUS_ANGSTROM = 1.0
+"""Default radius of the circle about a bond midpoint on which Ω is sampled: just outside the isosurface
+Σ_i ‖r − r_i‖⁻² = 3 Å⁻² that notebook 05 colours, where it passes a C–C bond (about 0.6–0.9 Å off the axis)."""
+
+BOND_ANGLES = 24
+"""Default number of points on each circle (15° apart)."""
+
+GRADIENT_STEP_ANGSTROM = 0.02
+"""Default half-step of the central differences for |∇Ω|."""
+
+
+def element_bonds(molecule: Molecule, elements=("C", "C"), max_length: float = 1.7) -> np.ndarray:
+    """Pairs of atoms ``(i, j)``, ``i < j``, of the two given elements closer than ``max_length`` Å.
+
+    With the defaults: the C–C bonds (1.20 Å triple to about 1.6 Å in strained rings; non-bonded C···C contacts are
+    longer, about 1.85 Å and more even across small cages such as bicyclo[1.1.1]pentane). Returns an integer array
+    of shape ``(n_bonds, 2)``.
+    """
+    if not (np.isfinite(max_length) and max_length > 0):
+        raise ValueError(f"max_length must be a positive number of Å; got {max_length!r}")
+    za, zb = (atomic_number(e) if isinstance(e, str) else int(e) for e in elements)
+    numbers, positions = molecule.numbers, molecule.positions
+    i, j = np.triu_indices(len(numbers), k=1)
+    kind = ((numbers[i] == za) & (numbers[j] == zb)) | ((numbers[i] == zb) & (numbers[j] == za))
+    close = np.linalg.norm(positions[i] - positions[j], axis=1) < max_length
+    keep = kind & close
+    return np.stack([i[keep], j[keep]], axis=1).astype(np.int64)
+
+
+def bond_circles(positions, bonds, radius: float = BOND_RADIUS_ANGSTROM, n_angles: int = BOND_ANGLES):
+    """Points on the circle of ``radius`` Å about the midpoint of every bond, in the plane perpendicular to it.
+
+    The circle starts in the direction of the lowest-index atom that lies off the bond axis (more than 0.1 Å), so
+    the points turn and move with the molecule exactly; for a linear molecule (no such atom) it starts along a
+    fixed perpendicular, where the field is symmetric about the axis anyway.
+
+    Args:
+        positions: atom positions in Å, ``(n_atoms, 3)``.
+        bonds: atom pairs, ``(n_bonds, 2)`` (e.g. :func:`element_bonds`).
+        radius: in Å, > 0.
+        n_angles: points per circle, at least 3, evenly spaced.
+
+    Returns:
+        ``points`` ``(n_bonds, n_angles, 3)`` in Å and ``frames`` ``(n_bonds, n_angles, 3, 3)``: at every point the
+        orthonormal rows (bond axis, radial, tangential).
+    """
+    positions = np.asarray(positions, dtype=np.float64)
+    bonds = np.asarray(bonds, dtype=np.int64).reshape(-1, 2)
+    if not (np.isfinite(radius) and radius > 0):
+        raise ValueError(f"radius must be a positive number of Å; got {radius!r}")
+    if isinstance(n_angles, (bool, np.bool_)) or not isinstance(n_angles, (int, np.integer)) or n_angles < 3:
+        raise ValueError(f"n_angles must be a whole number ≥ 3; got {n_angles!r}")
+    angles = 2 * np.pi * np.arange(n_angles) / n_angles
+    points = np.empty((len(bonds), n_angles, 3))
+    frames = np.empty((len(bonds), n_angles, 3, 3))
+    for b, (i, j) in enumerate(bonds):
+        axis = positions[j] - positions[i]
+        length = np.linalg.norm(axis)
+        if length < 1e-6:
+            raise ValueError(f"bond {i}–{j} joins two atoms at the same position")
+        axis = axis / length
+        middle = 0.5 * (positions[i] + positions[j])
+        off = positions - middle
+        off = off - np.outer(off @ axis, axis)
+        far = np.flatnonzero(np.linalg.norm(off, axis=1) > 0.1)
+        if far.size:
+            u = off[far[0]] / np.linalg.norm(off[far[0]])
+        else:  # linear molecule: any perpendicular
+            trial = np.eye(3)[int(np.argmin(np.abs(axis)))]
+            u = trial - (trial @ axis) * axis
+            u /= np.linalg.norm(u)
+        v = np.cross(axis, u)
+        radial = np.cos(angles)[:, None] * u + np.sin(angles)[:, None] * v
+        tangential = np.cross(axis, radial)
+        points[b] = middle + radius * radial
+        frames[b] = np.stack([np.broadcast_to(axis, radial.shape), radial, tangential], axis=1)
+    return points, frames
+
+
+def bond_region_potential(lcp, bonds=None, probe: str | int = "C", radius: float = BOND_RADIUS_ANGSTROM,
+                          n_angles: int = BOND_ANGLES, step: float = GRADIENT_STEP_ANGSTROM):
+    """Ω and |∇Ω| of a probe on a circle about every bond's midpoint, one row per bond.
+
+    For bond i–j with midpoint m and unit axis e, the circle is ``m + radius·(cos φ u + sin φ v)``, u, v ⊥ e,
+    at ``n_angles`` angles φ evenly spaced over 360° (see :func:`bond_circles`): the points a probe reaches when
+    it approaches the bond side-on at that distance, π faces and σ plane alike. Ω is the probe's
+    ``lcp(points, probe)`` (relative to the isolated probe, kcal/mol); the gradient comes from central
+    differences of half-step ``step`` Å along the local bond axis, radial and tangential directions (so it turns
+    with the molecule exactly).
+
+    Args:
+        lcp: a :class:`LocalChemicalPotential` (any object with ``molecule`` and ``lcp(points, probe)`` works).
+        bonds: atom pairs ``(n_bonds, 2)``; default the C–C bonds (:func:`element_bonds`).
+        probe: element of the probe atom, carbon by default as in the paper.
+        radius: distance of the circle from the bond axis, Å.
+        n_angles: points per circle.
+        step: half-step of the finite differences in Å.
+
+    Returns:
+        DataFrame, one row per bond: ``i``, ``j``, ``length`` (Å), ``omega_mean`` (mean Ω on the circle, kcal/mol),
+        ``omega_min``, ``omega_max`` (kcal/mol), ``gradient_mean`` (mean |∇Ω| on the circle, kcal/mol/Å).
+    """
+    import pandas as pd
+
+    if not (np.isfinite(step) and step > 0):
+        raise ValueError(f"step must be a positive number of Å; got {step!r}")
+    positions = lcp.molecule.positions
+    bonds = element_bonds(lcp.molecule) if bonds is None else np.asarray(bonds, dtype=np.int64).reshape(-1, 2)
+    if len(bonds) == 0:
+        raise ValueError("the molecule has no bond of the requested kind (no C–C bond within 1.7 Å by default)")
+    points, frames = bond_circles(positions, bonds, radius, n_angles)
+    flat, basis = points.reshape(-1, 3), frames.reshape(-1, 3, 3)
+    shifts = step * np.concatenate([basis, -basis], axis=1)  # (n, 6, 3): +e_k then −e_k
+    values = lcp(np.concatenate([flat, (flat[:, None, :] + shifts).reshape(-1, 3)]), probe)
+    omega = values[:len(flat)]
+    around = values[len(flat):].reshape(-1, 6)
+    gradient = np.linalg.norm((around[:, :3] - around[:, 3:]) / (2 * step), axis=1)
+    omega, gradient = omega.reshape(len(bonds), n_angles), gradient.reshape(len(bonds), n_angles)
+    return pd.DataFrame({"i": bonds[:, 0], "j": bonds[:, 1],
+                         "length": np.linalg.norm(positions[bonds[:, 1]] - positions[bonds[:, 0]], axis=1),
+                         "omega_mean": omega.mean(1), "omega_min": omega.min(1), "omega_max": omega.max(1),
+                         "gradient_mean": gradient.mean(1)})
+
+
+def bond_region_omega(lcp, bonds=None, probe: str | int = "C", radius: float = BOND_RADIUS_ANGSTROM,
+                      n_angles: int = BOND_ANGLES) -> float:
+    """Ω̄_bond in kcal/mol: the probe's Ω averaged over circles of ``radius`` Å about the C–C bond midpoints.
+
+    The one number per molecule for the paper's sentence that the local chemical potentials "mirror chemical
+    concepts such as bond saturation as well as different degrees of aromaticity" (section 3.2, Fig. 5):
+
+        Ω̄_bond = (1 / n_bonds) Σ_bonds (1 / n_angles) Σ_φ [Ω_C(m_b + ρ (cos φ u_b + sin φ v_b)) − Ω_C(∞)]
+
+    over the molecule's C–C bonds b (midpoint m_b, u_b, v_b ⊥ the bond; :func:`element_bonds`,
+    :func:`bond_circles`), with ρ = ``radius`` (1 Å by default, just outside the isosurface the figure colours) and
+    every bond weighted equally. Negative: a carbon probe approaching the C–C bonds side-on is stabilised;
+    the lower, the more it is. It is invariant under rotations and translations of the molecule (the circles move
+    with it) and, up to the sampling of the circle, under renumbering of the atoms.
+
+    Args: as :func:`bond_region_potential` (which gives the per-bond values; this is the mean of its
+    ``omega_mean`` column).
+    """
+    return float(bond_region_potential(lcp, bonds, probe, radius, n_angles)["omega_mean"].mean())
+
+
+def bond_region_steepness(lcp, bonds=None, probe: str | int = "C", radius: float = BOND_RADIUS_ANGSTROM,
+                          n_angles: int = BOND_ANGLES, step: float = GRADIENT_STEP_ANGSTROM) -> float:
+    """|∇Ω|‾_bond in kcal/mol/Å: the mean magnitude of the probe's gradient ∇Ω on the same circles as
+    :func:`bond_region_omega` (bonds weighted equally), from central differences of half-step ``step`` Å: the
+    "density of contour lines" the paper reads near the atoms, at the C–C bonds. Invariant like Ω̄_bond."""
+    return float(bond_region_potential(lcp, bonds, probe, radius, n_angles, step)["gradient_mean"].mean())
