@@ -166,3 +166,122 @@ def purity_by_group(vectors: dict, k: int = 3) -> pd.Series:
     np.fill_diagonal(d, np.inf)
     hits = (groups[np.argsort(d, axis=1)[:, :k]] == groups[:, None]).mean(1)
     return pd.Series(hits, index=groups).groupby(level=0).mean().rename("purity")
+
+
+# --- intervals for the claims of notebook 07 ------------------------------------------------------------------
+
+def knn_purity_per_element(X: np.ndarray, groups, k: int = 3) -> np.ndarray:
+    """Each element's share of its ``k`` nearest other elements (Euclidean) in its own group; the mean is
+    :func:`knn_group_purity`."""
+    groups = np.asarray(groups)
+    d = np.linalg.norm(X[:, None] - X[None], axis=-1)
+    np.fill_diagonal(d, np.inf)
+    nearest = np.argsort(d, axis=1, kind="stable")[:, :k]
+    return (groups[nearest] == groups[:, None]).mean(1)
+
+
+def silhouette_per_element(X: np.ndarray, groups) -> np.ndarray:
+    """Silhouette value of every element (sklearn ``silhouette_samples``); the mean is :func:`silhouette`."""
+    from sklearn.metrics import silhouette_samples
+
+    return silhouette_samples(X, np.asarray(groups))
+
+
+def main_group_table(vectors: dict, symbols=None) -> tuple[list, np.ndarray, np.ndarray]:
+    """``(symbols, X, groups)``: the main-group elements present in ``vectors`` (in :data:`GROUP` order), their
+    embedding rows and their IUPAC groups."""
+    symbols = [s for s in (symbols or GROUP) if s in vectors]
+    return symbols, matrix(vectors, symbols), np.array([GROUP[s] for s in symbols])
+
+
+def plane_period_order(coords: np.ndarray, symbols, group: int) -> float:
+    """|Spearman ρ| between period and position along the group's principal axis *within* a 2D projection
+    (``coords``, one row per symbol), i.e. the ordering one sees in the Figure 7 plane (group 1 without H)."""
+    symbols = list(symbols)
+    members = [s for s in MAIN_GROUPS[group] if s in symbols and not (group == 1 and s == "H")]
+    points = coords[[symbols.index(s) for s in members]]
+    points = points - points.mean(0)
+    axis = np.linalg.svd(points, full_matrices=False)[2][0]
+    return float(abs(stats.spearmanr([PERIOD[s] for s in members], points @ axis).statistic))
+
+
+def pca_resamples(vectors: dict, statistic, n_resamples: int = 1000, seed: int = 0, confidence: float = 0.95,
+                  n_components: int = 2, symbols=None):
+    """Percentile interval of a statistic of the PCA projection over resamples of the elements that define it.
+
+    Every replicate fits the PCA on a bootstrap resample (with replacement) of the main-group elements, projects
+    *all* elements onto it and evaluates ``statistic(coords, ratio, symbols, groups)`` (``ratio``: the explained
+    variance ratio of the fitted components). The value is that of the PCA of all elements once. It says how much
+    a claim read off Figure 7 depends on which elements happened to set the plane.
+
+    Returns:
+        :class:`~xatom.analysis.bootstrap.Estimate`.
+    """
+    from sklearn.decomposition import PCA
+
+    from .bootstrap import Estimate
+
+    symbols, X, groups = main_group_table(vectors, symbols)
+    full = PCA(n_components=n_components).fit(X)
+    value = float(statistic(full.transform(X), full.explained_variance_ratio_, symbols, groups))
+    rng = np.random.default_rng(seed)
+    replicates = np.empty(n_resamples)
+    for r in range(n_resamples):
+        pick = (rng.random(len(X)) * len(X)).astype(np.int64)
+        fit = PCA(n_components=n_components).fit(X[pick])
+        replicates[r] = statistic(fit.transform(X), fit.explained_variance_ratio_, symbols, groups)
+    alpha = 100 * (1 - confidence) / 2
+    low, high = np.nanpercentile(replicates, [alpha, 100 - alpha])
+    return Estimate(value, float(low), float(high), confidence, n_resamples, seed, replicates)
+
+
+def hydrogen_alkali_bootstrap(vectors: dict, n_resamples: int = 1000, seed: int = 0, confidence: float = 0.95):
+    """The ratio of :func:`hydrogen_and_alkali` with a bootstrap over the alkali metals.
+
+    A replicate draws the alkali metals (Li–Cs present) with replacement, weights ``w``: the H distance is the
+    ``w``-weighted mean of d(H, A_i), the alkali distance the mean of d(A_i, A_j) over pairs of *different*
+    metals weighted ``w_i w_j`` (a metal drawn twice is not its own neighbour). Replicates that drew one metal only
+    have no pair and are left out of the interval.
+
+    Returns:
+        :class:`~xatom.analysis.bootstrap.Estimate` of the ratio (dimensionless; > 1: H apart).
+    """
+    from .bootstrap import Estimate, resample_weights
+
+    alkali = [s for s in ("Li", "Na", "K", "Rb", "Cs") if s in vectors]
+    if "H" not in vectors or len(alkali) < 2:
+        raise KeyError("hydrogen_alkali_bootstrap needs H and at least two alkali metals")
+    A = matrix(vectors, alkali)
+    to_h = np.linalg.norm(A - vectors["H"], axis=1)
+    pair = np.linalg.norm(A[:, None] - A[None], axis=-1)
+    off = ~np.eye(len(alkali), dtype=bool)
+
+    def ratio(w):
+        pw = w[:, :, None] * w[:, None, :] * off
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (w @ to_h / w.sum(1)) / ((pw * pair).sum((1, 2)) / pw.sum((1, 2)))
+
+    value = float(ratio(np.ones((1, len(alkali))))[0])
+    replicates = ratio(resample_weights(len(alkali), n_resamples, np.random.default_rng(seed)))
+    alpha = 100 * (1 - confidence) / 2
+    low, high = np.nanpercentile(replicates, [alpha, 100 - alpha])
+    return Estimate(value, float(low), float(high), confidence, n_resamples, seed, replicates)
+
+
+def random_null(symbols, dims: int, n_draws: int = 200, seed: int = 0, k: int = 3) -> pd.DataFrame:
+    """Null distribution for the claims: per draw of random Gaussian embeddings (``dims`` per element, the
+    elements ``symbols``), the full-space and 2D k-NN purity, the silhouette, the H/alkali ratio and the
+    in-plane period order of groups 1, 2 and 15. One line per draw."""
+    rng = np.random.default_rng(seed)
+    symbols = [s for s in GROUP if s in set(symbols)]
+    groups = np.array([GROUP[s] for s in symbols])
+    rows = []
+    for _ in range(n_draws):
+        vectors = {s: rng.normal(size=dims) for s in symbols}
+        X = matrix(vectors, symbols)
+        coords, ratio = pca(X, 2)
+        rows.append({"purity_full": knn_group_purity(X, groups, k), "purity_2d": knn_group_purity(coords, groups, k),
+                     "silhouette_full": silhouette(X, groups), "variance_2pc": float(ratio.sum()),
+                     "H/alkali": hydrogen_and_alkali(vectors)["ratio"],
+                     **{f"plane order g{g}": plane_period_order(coords, symbols, g) for g in (1, 2, 15)}})
+    return pd.DataFrame(rows)

@@ -8,6 +8,11 @@ kcal/mol of a +1 e probe, the convention of :func:`~xatom.analysis.esp.electrost
   charges can do;
 * :func:`esp_agreement` / :func:`compare_charges`: how well point charges (latent, Mulliken, ESP-fitted)
   reproduce the reference: Pearson r, slope, RMSE (kcal/mol) and the share of points with the right sign.
+
+For all molecules of a reference at once (notebooks 04 and 06): :func:`model_charges` (a dipole model's latent
+charges) and :func:`qm9_mulliken_charges` gather the charge sets; :func:`agreement_table` gives the metrics per
+molecule × source × model × fold, :func:`surface_table` the ESP of every source point by point (parity plots,
+maps) and :func:`element_agreement` the charges atom by atom against reference charges, per element.
 """
 from __future__ import annotations
 
@@ -100,3 +105,170 @@ def compare_charges(charges, positions, points, reference_kcal) -> dict:
     reference ESP ``reference_kcal`` (kcal/mol, +1 e probe) at ``points`` (Å)."""
     points, reference_kcal = _points_and_values(points, reference_kcal)
     return esp_agreement(electrostatic_potential(points, positions, charges), reference_kcal)
+
+
+# --------------------------------------------------------------------------- every molecule of a reference
+SOURCES = ("latent", "Mulliken", "ESP-fitted")
+"""Charge sources of :func:`agreement_table`: a dipole model's latent charges, QM9's Mulliken charges (B3LYP/
+6-31G(2df,p), ``Mulliken_pop``), and the ESP-fitted charges of the reference (the best point charges can do)."""
+
+
+def model_charges(model, reference, strict: bool = False) -> dict:
+    """A dipole model's latent charges (e) for every molecule of an ESP reference, name → (n_atoms,), after the
+    domain check (one batch).
+
+    Args:
+        model: a dipole model (latent ``charge_e``).
+        reference: an :class:`~xatom.reference.esp.EspReference`.
+        strict: as in :func:`~xatom.inference.predict_molecules`.
+
+    Raises:
+        CheckpointMismatchError: ``model`` is not a dipole model.
+    """
+    from ..errors import CheckpointMismatchError
+    from ..inference import predict_molecules
+
+    if model.latent != "charge_e":
+        raise CheckpointMismatchError(f"the ESP needs the latent charges (charge_e) of a dipole model; this "
+                                      f"{model.kind} model predicts {model.target} with latent {model.latent}")
+    names = reference.names
+    out = predict_molecules(model, [reference[name].molecule for name in names], strict=strict)
+    return dict(zip(names, out["charge_e"]))
+
+
+def qm9_mulliken_charges(reference, data) -> dict:
+    """QM9's Mulliken charges (e) of every reference molecule, name → (n_atoms,), in the reference's atom order.
+
+    Args:
+        reference: an :class:`~xatom.reference.esp.EspReference`.
+        data: the QM9 set (:func:`xatom.data.load_qm9`), which holds the reference geometries.
+
+    Raises:
+        DataFormatError: a molecule's atoms in QM9 differ from the reference's.
+    """
+    from ..errors import DataFormatError
+
+    out = {}
+    for name in reference.names:
+        m = reference[name]
+        row = data.rows_of(m.qm9_index)[0]
+        if not np.array_equal(data.molecule(row).numbers, m.molecule.numbers):
+            raise DataFormatError(f"{name}: QM9 molecule {m.qm9_index} has other atoms than the reference")
+        out[name] = np.asarray(data.mulliken_e[data.offsets[row]:data.offsets[row + 1]], dtype=np.float64)
+    return out
+
+
+def _check_charges(name, charges, n_atoms, what) -> np.ndarray:
+    charges = np.asarray(charges, dtype=np.float64)
+    if charges.shape != (n_atoms,):
+        raise ShapeError(f"{what} of {name!r}: need {n_atoms} charges, got shape {charges.shape}")
+    return charges
+
+
+def agreement_table(reference, latent=None, mulliken=None, names=None):
+    """How well each charge source reproduces the reference ESP, one row per molecule × source × model × fold.
+
+    Args:
+        reference: an :class:`~xatom.reference.esp.EspReference` (its ESP-fitted charges are always a source).
+        latent: ``{(model label, fold): {molecule name: charges (e)}}``, e.g. from :func:`model_charges`.
+        mulliken: ``{molecule name: charges (e)}``, e.g. from :func:`qm9_mulliken_charges`.
+        names: the molecules (default all of the reference).
+
+    Returns:
+        DataFrame with columns ``molecule``, ``source`` (of :data:`SOURCES`), ``model`` (the model label for
+        latent charges, else the source), ``fold`` (nullable integer, <NA> but for latent charges), ``n_atoms``,
+        ``n_points`` and the :func:`esp_agreement` metrics ``r``, ``slope``, ``rmse_kcal`` (kcal/mol, +1 e probe)
+        and ``sign_agreement`` (share of the surface points).
+    """
+    import pandas as pd
+
+    names = reference.names if names is None else list(names)
+    sets = [("latent", label, fold, charges) for (label, fold), charges in (latent or {}).items()]
+    if mulliken is not None:
+        sets.append(("Mulliken", "Mulliken", None, mulliken))
+    sets.append(("ESP-fitted", "ESP-fitted", None, {n: reference[n].esp_charges_e for n in names}))
+    rows = []
+    for name in names:
+        m = reference[name]
+        pos = m.molecule.positions
+        a = coulomb_matrix(m.points, pos)
+        for source, label, fold, charges in sets:
+            if name not in charges:
+                raise KeyError(f"no {source} charges of {name!r} ({label}); have {sorted(charges)}")
+            q = _check_charges(name, charges[name], m.molecule.n_atoms, f"{source} charges ({label})")
+            rows.append({"molecule": name, "source": source, "model": label, "fold": fold,
+                         "n_atoms": m.molecule.n_atoms, **esp_agreement(a @ q, m.esp_kcal)})
+    table = pd.DataFrame(rows)
+    table["fold"] = table["fold"].astype("Int64")
+    return table[["molecule", "source", "model", "fold", "n_atoms", "n_points", "r", "slope", "rmse_kcal",
+                  "sign_agreement"]]
+
+
+def surface_table(reference, charges: dict, names=None):
+    """The reference ESP and that of every charge set at every surface point, for parity plots and maps.
+
+    Args:
+        reference: an :class:`~xatom.reference.esp.EspReference`.
+        charges: ``{column label: {molecule name: charges (e)}}``.
+        names: the molecules (default all of the reference).
+
+    Returns:
+        DataFrame, one row per surface point: ``molecule``, ``point`` (its index in the molecule's surface),
+        ``x``, ``y``, ``z`` (Å), ``dft`` (kcal/mol) and one column per label (kcal/mol, +1 e probe).
+    """
+    import pandas as pd
+
+    names = reference.names if names is None else list(names)
+    parts = []
+    for name in names:
+        m = reference[name]
+        a = coulomb_matrix(m.points, m.molecule.positions)
+        part = {"molecule": name, "point": np.arange(len(m.points)), "x": m.points[:, 0], "y": m.points[:, 1],
+                "z": m.points[:, 2], "dft": m.esp_kcal}
+        for label, by_name in charges.items():
+            part[label] = a @ _check_charges(name, by_name[name], m.molecule.n_atoms, f"charges {label!r}")
+        parts.append(pd.DataFrame(part))
+    return pd.concat(parts, ignore_index=True)
+
+
+def element_agreement(reference, charges: dict, against: dict, names=None):
+    """Atom by atom, per element, charges against reference charges on the reference molecules.
+
+    Args:
+        reference: an :class:`~xatom.reference.esp.EspReference` (for the atoms' elements).
+        charges: ``{molecule name: charges (e)}`` to judge (e.g. latent charges of one model and fold).
+        against: ``{molecule name: charges (e)}`` to compare with (e.g. ESP-fitted or Mulliken charges).
+        names: the molecules (default all of the reference).
+
+    Returns:
+        DataFrame indexed by element (H, C, N, O, F present, then ``"all"``): ``n`` atoms, ``molecules`` holding
+        them, ``r`` (Pearson; NaN below 3 atoms), ``slope`` (least squares of ``charges`` on ``against``; 1: same
+        scale), ``mae`` (e) and ``bias`` (mean of ``charges − against``, e).
+    """
+    import pandas as pd
+
+    from .. import elements
+
+    names = reference.names if names is None else list(names)
+    z, q, ref, mol = [], [], [], []
+    for name in names:
+        m = reference[name]
+        n = m.molecule.n_atoms
+        z.append(m.molecule.numbers)
+        q.append(_check_charges(name, charges[name], n, "charges"))
+        ref.append(_check_charges(name, against[name], n, "reference charges"))
+        mol += [name] * n
+    z, q, ref, mol = np.concatenate(z), np.concatenate(q), np.concatenate(ref), np.array(mol)
+    rows = []
+    groups = [(elements.symbol(int(e)), z == e) for e in sorted(set(z.tolist()))] + [("all", np.ones(z.size, bool))]
+    for symbol, at in groups:
+        x, y = ref[at], q[at]
+        xc, yc = x - x.mean(), y - y.mean()
+        enough = at.sum() >= 3 and (xc ** 2).sum() > 0 and (yc ** 2).sum() > 0
+        rows.append({"element": symbol, "n": int(at.sum()), "molecules": len(set(mol[at])),
+                     "r": float((xc * yc).sum() / np.sqrt((xc ** 2).sum() * (yc ** 2).sum())) if enough else np.nan,
+                     "slope": float((xc * yc).sum() / (xc ** 2).sum()) if enough else np.nan,
+                     "mae": float(np.abs(y - x).mean()), "bias": float((y - x).mean())})
+    table = pd.DataFrame(rows).set_index("element")
+    order = [e for e in ("H", "C", "N", "O", "F") if e in table.index]
+    return table.loc[order + [e for e in table.index if e not in order]]

@@ -12,6 +12,13 @@ The paper ranks the aromatic rings of QM9 by the atomic energies a model assigns
    means more stable.
 3. :func:`ring_motifs` and :func:`motif_table` count the substituent motifs the paper discusses among the
    most stable rings; :func:`rank_agreement` compares the rankings of two models with Spearman's ρ.
+4. Claims about the ranking: :func:`motif_enrichment` (hypergeometric test of each motif among the top rings),
+   :func:`top_sets` (overlap of the top lists of several folds) and :func:`top_overlap_under_noise` (a residual
+   bootstrap of the ranking with the fold-to-fold noise of :func:`fold_residuals`); :func:`ring_carbon_energies`
+   shows where a model books the energy of each ring carbon's bond to its substituent.
+
+Rankings are deterministic on every machine when ties are broken by a key: ``rank(metric, qm9_index, decimals=1)``
+treats metrics equal to 0.1 kcal/mol as tied and orders them by QM9 index.
 
 No plotting and no model loading here: inputs are QM9 arrays and per-atom energies, outputs DataFrames.
 """
@@ -241,22 +248,179 @@ def ring_metrics(rings: pd.DataFrame, atomic_energy, atom_offsets, rows) -> pd.D
                          "E_per_ring_C": np.asarray(e_c) / 6.0}, index=rings.index)
 
 
-def rank(metric) -> np.ndarray:
-    """Ring positions sorted from most stable (lowest metric) to least stable; ties keep input order."""
-    return np.argsort(np.asarray(metric, dtype=np.float64), kind="stable")
+def rank(metric, tie_break=None, decimals: int | None = None) -> np.ndarray:
+    """Ring positions sorted from most stable (lowest metric) to least stable.
+
+    Args:
+        metric: one value per ring (kcal/mol); lower = more stable.
+        tie_break: optional key per ring (e.g. the QM9 index) that orders rings of equal metric; without it,
+            ties keep the input order.
+        decimals: round the metric to this many decimals before sorting (e.g. 1, the printed precision), so that
+            rings whose metrics differ only in float noise (another CPU adds in another order) count as tied and
+            are ordered by ``tie_break``: the printed top list is then the same on every machine.
+    """
+    metric = np.asarray(metric, dtype=np.float64)
+    if decimals is not None:
+        metric = np.round(metric, decimals)
+    if tie_break is None:
+        return np.argsort(metric, kind="stable")
+    tie_break = np.asarray(tie_break)
+    if tie_break.shape != metric.shape:
+        raise ValueError(f"tie_break needs one key per ring ({metric.shape}); got {tie_break.shape}")
+    return np.lexsort((tie_break, metric))
 
 
-def rank_agreement(metric_a, metric_b) -> dict:
+def ranking_scores(metric, tie_break, decimals: int = 1) -> np.ndarray:
+    """Scores whose plain ascending order is :func:`rank` ``(metric, tie_break, decimals)``: the rank itself
+    (0 = most stable), for functions that sort scores with a stable sort (:mod:`xatom.analysis.bootstrap`)."""
+    order = rank(metric, tie_break, decimals)
+    scores = np.empty(order.size, dtype=np.float64)
+    scores[order] = np.arange(order.size)
+    return scores
+
+
+def rank_agreement(metric_a, metric_b, tie_break=None, decimals: int | None = None) -> dict:
     """Spearman's ρ (and p-value) between two models' metrics on the same rings, plus the overlap of
-    their ten most stable rings."""
+    their ten most stable rings (ties ordered as in :func:`rank`)."""
     from scipy.stats import spearmanr
 
     a, b = np.asarray(metric_a, dtype=np.float64), np.asarray(metric_b, dtype=np.float64)
     res = spearmanr(a, b)
     top = min(10, a.size)
-    overlap = len(set(rank(a)[:top].tolist()) & set(rank(b)[:top].tolist()))
+    overlap = len(set(rank(a, tie_break, decimals)[:top].tolist()) & set(rank(b, tie_break, decimals)[:top].tolist()))
     return {"spearman": float(res.statistic), "p_value": float(res.pvalue), "n_rings": int(a.size),
             "top10_overlap": overlap}
+
+
+def top_sets(scores: dict, k: int = 10, tie_break=None, decimals: int | None = None) -> pd.DataFrame:
+    """Pairwise overlap of the top-``k`` sets of several rankings of the same rings (e.g. the folds of a model).
+
+    Args:
+        scores: ``{label: metric per ring}``, same ring order (lower = more stable).
+        k, tie_break, decimals: see :func:`rank`.
+
+    Returns:
+        DataFrame, one line per pair ``(a, b)`` of labels (in the order given): ``overlap`` (rings in both top
+        lists, 0–k) and ``spearman`` (ρ over all rings).
+    """
+    from itertools import combinations
+
+    from scipy.stats import spearmanr
+
+    tops = {label: set(rank(m, tie_break, decimals)[:k].tolist()) for label, m in scores.items()}
+    rows = [{"a": a, "b": b, "overlap": len(tops[a] & tops[b]),
+             "spearman": float(spearmanr(np.asarray(scores[a], float), np.asarray(scores[b], float)).statistic)}
+            for a, b in combinations(scores, 2)]
+    return pd.DataFrame(rows, columns=["a", "b", "overlap", "spearman"])
+
+
+def fold_residuals(scores_by_fold) -> np.ndarray:
+    """Fold-to-fold noise of ring metrics, for :func:`xatom.analysis.bootstrap.noisy_scores`.
+
+    Each fold's metrics are first centred on their mean over rings (a shift of all rings by one constant changes
+    no ranking, and folds do differ by such constants), then taken relative to the mean over folds and scaled by
+    ``sqrt(n / (n − 1))`` for ``n`` folds, so that their variance is that of one fold's scores around the truth
+    (deviations from a mean of ``n`` are smaller by that factor).
+
+    Args:
+        scores_by_fold: ``(n_folds, n_rings)`` metrics, kcal/mol; at least two folds.
+
+    Returns:
+        ``(n_folds, n_rings)`` residuals in kcal/mol.
+    """
+    s = np.asarray(scores_by_fold, dtype=np.float64)
+    if s.ndim != 2 or s.shape[0] < 2:
+        raise ValueError(f"fold_residuals needs (n_folds ≥ 2, n_rings) scores; got shape {s.shape}")
+    centred = s - s.mean(axis=1, keepdims=True)
+    n = s.shape[0]
+    return (centred - centred.mean(axis=0)) * np.sqrt(n / (n - 1))
+
+
+def top_overlap_under_noise(scores_by_fold, k: int = 10, n_resamples: int = 1000, seed: int = 0,
+                            confidence: float = 0.95):
+    """How much of the fold-mean top ``k`` one model keeps: a residual bootstrap of the ranking.
+
+    The reference is the mean over folds (the best estimate of what the architecture says); every replicate adds
+    to it residuals drawn with replacement from :func:`fold_residuals` (one draw per ring), i.e. the scores of
+    one more model trained like these, and counts how many of the reference's top ``k`` it keeps. Drawing per ring
+    ignores that folds shift chemically similar rings together, so the overlap is, if anything, too pessimistic
+    for rings that move as a block.
+
+    Returns:
+        :class:`~xatom.analysis.bootstrap.Estimate`: value = mean overlap of the replicates (the overlap of the
+        reference with itself would be ``k``), interval = percentile interval of the replicate overlaps.
+    """
+    from .bootstrap import Estimate, noisy_scores, topk_stability
+
+    s = np.asarray(scores_by_fold, dtype=np.float64)
+    mean = s.mean(axis=0)
+    replicates = noisy_scores(mean, fold_residuals(s), n_resamples=n_resamples, seed=seed)
+    stability = topk_stability(mean, replicates, k=k)
+    overlaps = stability["overlaps"].astype(np.float64)
+    alpha = 100 * (1 - confidence) / 2
+    low, high = np.percentile(overlaps, [alpha, 100 - alpha])
+    return Estimate(float(overlaps.mean()), float(low), float(high), confidence, n_resamples, seed, overlaps)
+
+
+def motif_enrichment(motifs: pd.DataFrame, metric, k: int = 10, tie_break=None, decimals: int | None = None,
+                     alternative: str = "greater") -> pd.DataFrame:
+    """Hypergeometric test of every motif among the ``k`` most stable rings against its share among all rings.
+
+    Args:
+        motifs: boolean DataFrame from :func:`ring_motifs` (one line per ring).
+        metric: one value per ring, lower = more stable; k, tie_break, decimals: see :func:`rank`.
+        alternative: ``"greater"`` (enriched among the top) or ``"less"`` (depleted).
+
+    Returns:
+        DataFrame, one line per motif: ``rings`` (all), ``with motif``, ``top`` (k), ``hits`` (carriers in the top
+        k), ``expected`` (k × share) and ``p_value`` (P(X ≥ hits) for "greater", X hypergeometric).
+    """
+    from .bootstrap import enrichment
+
+    flags = motifs.to_numpy(dtype=bool)
+    top = rank(metric, tie_break, decimals)[:k]
+    rows = {}
+    for j, name in enumerate(motifs.columns):
+        e = enrichment(flags.shape[0], int(flags[:, j].sum()), k, int(flags[top, j].sum()), alternative)
+        rows[name] = {"rings": e.population, "with motif": e.with_motif, "top": e.drawn, "hits": e.hits,
+                      "expected": e.expected, "p_value": e.p_value}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def ring_carbon_energies(rings: pd.DataFrame, atomic_energy, atom_offsets, rows, numbers_of_rows) -> pd.DataFrame:
+    """One line per ring carbon: its Ê (kcal/mol), the element of its substituent, and the substituent's Ê.
+
+    The substituent of a ring carbon is its one neighbour outside the ring (H, or the first atom of a
+    substituent; for a carbon shared with a fused ring, that ring's atom). Needed to see where a model books the
+    energy of a C–X bond: on the ring carbon, on X, or split.
+
+    Args:
+        rings: from :func:`find_aromatic_carbon_rings` (needs ``row``, ``ring_atoms`` and ``mol``).
+        atomic_energy, atom_offsets, rows: as :func:`ring_metrics`.
+        numbers_of_rows: atomic numbers of the molecules ``rows``, concatenated like ``atomic_energy``.
+
+    Returns:
+        DataFrame with ``ring`` (index of ``rings``), ``atom`` (local index), ``E_C``, ``substituent`` (element
+        symbol), ``E_substituent`` and ``E_bond`` = ``E_C + E_substituent`` (kcal/mol).
+    """
+    from .. import elements
+
+    energy = np.asarray(atomic_energy, dtype=np.float64)
+    numbers = np.asarray(numbers_of_rows)
+    position = pd.Series(np.arange(len(rows)), index=np.asarray(rows))
+    out = []
+    for idx, row, ring, mol in zip(rings.index, rings["row"], rings["ring_atoms"], rings["mol"]):
+        start = int(np.asarray(atom_offsets)[position.loc[row]])
+        members = set(ring)
+        for i in ring:
+            outside = [n.GetIdx() for n in mol.GetAtomWithIdx(int(i)).GetNeighbors() if n.GetIdx() not in members]
+            if len(outside) != 1:
+                continue
+            j = outside[0]
+            out.append({"ring": idx, "atom": int(i), "E_C": energy[start + i],
+                        "substituent": elements.SYMBOLS[int(numbers[start + j])], "E_substituent": energy[start + j],
+                        "E_bond": energy[start + i] + energy[start + j]})
+    return pd.DataFrame(out, columns=["ring", "atom", "E_C", "substituent", "E_substituent", "E_bond"])
 
 
 def energy_shift(metric_bp, metric_schnet) -> dict:
@@ -318,13 +482,15 @@ def ring_motifs(rings: pd.DataFrame, motifs: dict | None = None) -> pd.DataFrame
     return pd.DataFrame(out, columns=cols, index=rings.index).astype(bool)
 
 
-def motif_table(motifs: pd.DataFrame, metrics: dict, tops=(10, 50)) -> pd.DataFrame:
+def motif_table(motifs: pd.DataFrame, metrics: dict, tops=(10, 50), tie_break=None,
+                decimals: int | None = None) -> pd.DataFrame:
     """Fraction of rings carrying each motif: among all rings and among each model's ``top`` most stable.
 
     Args:
         motifs: boolean DataFrame from :func:`ring_motifs` (one line per ring).
         metrics: ``{model name: metric per ring}`` (same ring order; lower = more stable).
         tops: sizes of the top lists.
+        tie_break, decimals: how ties are ordered, see :func:`rank`.
 
     Returns:
         DataFrame, one line per motif: ``all rings`` and ``<model> top <k>`` fractions (0–1) and, for
@@ -333,7 +499,7 @@ def motif_table(motifs: pd.DataFrame, metrics: dict, tops=(10, 50)) -> pd.DataFr
     flags = motifs.to_numpy(dtype=bool)
     table = {"n (all)": flags.sum(0), "all rings": flags.mean(0)}
     for name, metric in metrics.items():
-        order = rank(metric)
+        order = rank(metric, tie_break, decimals)
         for k in tops:
             table[f"{name} top {k}"] = flags[order[:k]].mean(0)
     return pd.DataFrame(table, index=motifs.columns)
