@@ -171,3 +171,12 @@ def test_partition_difference_moves_energy_between_atoms_but_not_the_total(tiny)
     assert est.low <= est.value <= est.high
     with pytest.raises(ValueError, match="same atoms"):
         partition_difference(P.per_atom_table(tiny, rows, a), P.per_atom_table(tiny, rows[::-1], a[::-1]))
+
+
+def test_bonded_pairs_is_the_rule_of_neighbour_counts(tiny):
+    n_nb, _ = P.neighbour_counts(tiny, np.arange(len(tiny)))
+    for m in range(len(tiny)):
+        a, b = tiny.offsets[m], tiny.offsets[m + 1]
+        pairs = P.bonded_pairs(tiny.numbers[a:b], tiny.positions[a:b])
+        assert (pairs[:, 0] < pairs[:, 1]).all()
+        np.testing.assert_array_equal(np.bincount(pairs.ravel(), minlength=b - a), n_nb[a:b])

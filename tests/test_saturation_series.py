@@ -7,8 +7,7 @@ import pytest
 
 import xatom
 from physics import random_rotation, small_model, transformed, with_fitted_baseline
-from xatom.analysis.probe import (LocalChemicalPotential, bond_circles, bond_region_omega, bond_region_potential,
-                                  bond_region_steepness, element_bonds)
+from xatom.analysis.probe import LocalChemicalPotential, bond_circles, bond_region_potential, element_bonds
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +30,7 @@ def _moved(molecule, seed):
 def test_carbon_bonds_of_the_series_are_found(series):
     counts = {name: len(element_bonds(mol)) for name, mol in series.items()}
     assert counts == {"ethane": 1, "ethene": 1, "ethyne": 1, "cyclohexane": 6, "cyclohexene": 6, "benzene": 6}
-    assert len(element_bonds(series["ethane"], ("C", "H"), max_length=1.2)) == 6
+    assert len(element_bonds(series["ethane"], ("C", "H"))) == 6 and len(element_bonds(series["ethane"], ("H", "H"))) == 0
     bonds = element_bonds(series["benzene"])
     assert (bonds[:, 0] < bonds[:, 1]).all() and (series["benzene"].numbers[bonds] == 6).all()
 
@@ -70,12 +69,12 @@ def test_circles_turn_and_move_with_the_molecule(series, name):
 @pytest.mark.parametrize("name", ["ethane", "ethene", "ethyne", "cyclohexane", "benzene"])
 def test_bond_numbers_are_invariant_under_rotation_and_translation(energy_model, series, name):
     mol = series[name]
-    depth = bond_region_omega(LocalChemicalPotential(energy_model, mol))
-    steep = bond_region_steepness(LocalChemicalPotential(energy_model, mol))
+    table = bond_region_potential(LocalChemicalPotential(energy_model, mol))
+    depth, steep = table["omega_mean"].mean(), table["gradient_mean"].mean()
     for seed in range(2):
-        lcp = LocalChemicalPotential(energy_model, _moved(mol, seed))
-        assert bond_region_omega(lcp) == pytest.approx(depth, rel=1e-4, abs=1e-3)
-        assert bond_region_steepness(lcp) == pytest.approx(steep, rel=1e-3, abs=1e-2)
+        moved = bond_region_potential(LocalChemicalPotential(energy_model, _moved(mol, seed)))
+        assert moved["omega_mean"].mean() == pytest.approx(depth, rel=1e-4, abs=1e-3)
+        assert moved["gradient_mean"].mean() == pytest.approx(steep, rel=1e-3, abs=1e-2)
     assert steep > 0
 
 
@@ -101,7 +100,8 @@ def test_table_matches_the_probe_evaluated_directly(energy_model, series):
     assert table["omega_min"].iloc[0] == pytest.approx(direct.min(), rel=1e-6, abs=1e-6)
     assert table["omega_max"].iloc[0] == pytest.approx(direct.max(), rel=1e-6, abs=1e-6)
     assert table["length"].iloc[0] == pytest.approx(np.linalg.norm(np.subtract(*mol.positions[mol.numbers == 6])))
-    assert bond_region_omega(lcp, radius=1.2, n_angles=8) == pytest.approx(table["omega_mean"].mean())
+    plain = bond_region_potential(lcp, radius=1.2, n_angles=8, gradient=False)
+    assert "gradient_mean" not in plain and np.allclose(plain["omega_mean"], table["omega_mean"])
 
 
 class _AnalyticField:
@@ -133,12 +133,12 @@ def test_probe_far_from_every_atom_gives_zero(energy_model, series):
 
 def test_bad_inputs_are_refused(energy_model, series, water):
     with pytest.raises(ValueError, match="no bond"):
-        bond_region_omega(LocalChemicalPotential(energy_model, water))
+        bond_region_potential(LocalChemicalPotential(energy_model, water))
     lcp = LocalChemicalPotential(energy_model, series["ethane"])
     for kwargs in [dict(radius=0.0), dict(radius=np.nan), dict(n_angles=2), dict(n_angles=4.0), dict(step=-0.1)]:
         with pytest.raises(ValueError):
             bond_region_potential(lcp, **kwargs)
     with pytest.raises(ValueError, match="same position"):
         bond_circles(np.zeros((2, 3)), [[0, 1]])
-    with pytest.raises(ValueError):
-        element_bonds(series["ethane"], max_length=-1.0)
+    with pytest.raises(ValueError, match="covalent radius"):
+        element_bonds(xatom.Molecule([6, 92], [[0, 0, 0], [1.5, 0, 0]]))

@@ -312,6 +312,27 @@ def compare_to_reference(table: pd.DataFrame, reference, by=("element",), column
 
 
 # ------------------------------------------------------------------------------------- local environments
+def bonded_pairs(numbers, positions, tolerance: float = BOND_TOLERANCE) -> np.ndarray:
+    """Bonded atom pairs ``(i, j)``, ``i < j``, of one molecule, by the rule of :func:`neighbour_counts`:
+    |r_i − r_j| < ``tolerance`` · (R_i + R_j) with the covalent radii of :data:`COVALENT_RADII` (Å).
+
+    Returns:
+        integer array ``(n_bonds, 2)``.
+
+    Raises:
+        ValueError: an element has no covalent radius here.
+    """
+    numbers = np.asarray(numbers, dtype=np.int64)
+    positions = np.asarray(positions, dtype=np.float64)
+    missing = sorted(set(numbers.tolist()) - set(COVALENT_RADII))
+    if missing:
+        raise ValueError(f"no covalent radius for Z = {missing}")
+    radius = np.array([COVALENT_RADII[z] for z in numbers.tolist()])
+    i, j = np.triu_indices(numbers.size, k=1)
+    bonded = np.linalg.norm(positions[i] - positions[j], axis=1) < tolerance * (radius[i] + radius[j])
+    return np.stack([i[bonded], j[bonded]], axis=1).astype(np.int64)
+
+
 def neighbour_counts(data, rows, tolerance: float = BOND_TOLERANCE) -> tuple[np.ndarray, np.ndarray]:
     """Bonded neighbours of every atom from its 3D structure (distance-based bond perception).
 

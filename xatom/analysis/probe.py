@@ -117,22 +117,17 @@ GRADIENT_STEP_ANGSTROM = 0.02
 """Default half-step of the central differences for |∇Ω|."""
 
 
-def element_bonds(molecule: Molecule, elements=("C", "C"), max_length: float = 1.7) -> np.ndarray:
-    """Pairs of atoms ``(i, j)``, ``i < j``, of the two given elements closer than ``max_length`` Å.
+def element_bonds(molecule: Molecule, elements=("C", "C")) -> np.ndarray:
+    """Bonded pairs ``(i, j)``, ``i < j``, between atoms of the two given elements (default: the C–C bonds), by
+    the project's one distance rule (:func:`xatom.analysis.partitioning.bonded_pairs`: 1.15 × the sum of covalent
+    radii, 1.75 Å for C–C). Returns an integer array of shape ``(n_bonds, 2)``."""
+    from .partitioning import bonded_pairs
 
-    With the defaults: the C–C bonds (1.20 Å triple to about 1.6 Å in strained rings; non-bonded C···C contacts are
-    longer, about 1.85 Å and more even across small cages such as bicyclo[1.1.1]pentane). Returns an integer array
-    of shape ``(n_bonds, 2)``.
-    """
-    if not (np.isfinite(max_length) and max_length > 0):
-        raise ValueError(f"max_length must be a positive number of Å; got {max_length!r}")
     za, zb = (atomic_number(e) if isinstance(e, str) else int(e) for e in elements)
-    numbers, positions = molecule.numbers, molecule.positions
-    i, j = np.triu_indices(len(numbers), k=1)
-    kind = ((numbers[i] == za) & (numbers[j] == zb)) | ((numbers[i] == zb) & (numbers[j] == za))
-    close = np.linalg.norm(positions[i] - positions[j], axis=1) < max_length
-    keep = kind & close
-    return np.stack([i[keep], j[keep]], axis=1).astype(np.int64)
+    pairs = bonded_pairs(molecule.numbers, molecule.positions)
+    z = molecule.numbers[pairs]
+    keep = ((z[:, 0] == za) & (z[:, 1] == zb)) | ((z[:, 0] == zb) & (z[:, 1] == za))
+    return pairs[keep]
 
 
 def bond_circles(positions, bonds, radius: float = BOND_RADIUS_ANGSTROM, n_angles: int = BOND_ANGLES):
@@ -186,8 +181,14 @@ def bond_circles(positions, bonds, radius: float = BOND_RADIUS_ANGSTROM, n_angle
 
 
 def bond_region_potential(lcp, bonds=None, probe: str | int = "C", radius: float = BOND_RADIUS_ANGSTROM,
-                          n_angles: int = BOND_ANGLES, step: float = GRADIENT_STEP_ANGSTROM):
+                          n_angles: int = BOND_ANGLES, step: float = GRADIENT_STEP_ANGSTROM, gradient: bool = True):
     """Ω and |∇Ω| of a probe on a circle about every bond's midpoint, one row per bond.
+
+    The mean of ``omega_mean`` over a molecule's C–C bonds is Ω̄_bond (kcal/mol), notebook 05's one number per
+    molecule for the paper's sentence that the local chemical potentials "mirror chemical concepts such as bond
+    saturation as well as different degrees of aromaticity" (section 3.2, Fig. 5); negative: a carbon probe
+    approaching the bonds side-on is stabilised. The mean of ``gradient_mean`` is |∇Ω|‾_bond (kcal/mol/Å), the
+    "density of contour lines" there. Both move with the molecule (invariant under rotations and translations).
 
     For bond i–j with midpoint m and unit axis e, the circle is ``m + radius·(cos φ u + sin φ v)``, u, v ⊥ e,
     at ``n_angles`` angles φ evenly spaced over 360° (see :func:`bond_circles`): the points a probe reaches when
@@ -203,6 +204,7 @@ def bond_region_potential(lcp, bonds=None, probe: str | int = "C", radius: float
         radius: distance of the circle from the bond axis, Å.
         n_angles: points per circle.
         step: half-step of the finite differences in Å.
+        gradient: also |∇Ω| (six more probe evaluations per point); False leaves ``gradient_mean`` out.
 
     Returns:
         DataFrame, one row per bond: ``i``, ``j``, ``length`` (Å), ``omega_mean`` (mean Ω on the circle, kcal/mol),
@@ -215,45 +217,17 @@ def bond_region_potential(lcp, bonds=None, probe: str | int = "C", radius: float
     positions = lcp.molecule.positions
     bonds = element_bonds(lcp.molecule) if bonds is None else np.asarray(bonds, dtype=np.int64).reshape(-1, 2)
     if len(bonds) == 0:
-        raise ValueError("the molecule has no bond of the requested kind (no C–C bond within 1.7 Å by default)")
+        raise ValueError("the molecule has no bond of the requested kind (by default: no C–C bond)")
     points, frames = bond_circles(positions, bonds, radius, n_angles)
     flat, basis = points.reshape(-1, 3), frames.reshape(-1, 3, 3)
     shifts = step * np.concatenate([basis, -basis], axis=1)  # (n, 6, 3): +e_k then −e_k
-    values = lcp(np.concatenate([flat, (flat[:, None, :] + shifts).reshape(-1, 3)]), probe)
-    omega = values[:len(flat)]
-    around = values[len(flat):].reshape(-1, 6)
-    gradient = np.linalg.norm((around[:, :3] - around[:, 3:]) / (2 * step), axis=1)
-    omega, gradient = omega.reshape(len(bonds), n_angles), gradient.reshape(len(bonds), n_angles)
-    return pd.DataFrame({"i": bonds[:, 0], "j": bonds[:, 1],
-                         "length": np.linalg.norm(positions[bonds[:, 1]] - positions[bonds[:, 0]], axis=1),
-                         "omega_mean": omega.mean(1), "omega_min": omega.min(1), "omega_max": omega.max(1),
-                         "gradient_mean": gradient.mean(1)})
-
-
-def bond_region_omega(lcp, bonds=None, probe: str | int = "C", radius: float = BOND_RADIUS_ANGSTROM,
-                      n_angles: int = BOND_ANGLES) -> float:
-    """Ω̄_bond in kcal/mol: the probe's Ω averaged over circles of ``radius`` Å about the C–C bond midpoints.
-
-    The one number per molecule for the paper's sentence that the local chemical potentials "mirror chemical
-    concepts such as bond saturation as well as different degrees of aromaticity" (section 3.2, Fig. 5):
-
-        Ω̄_bond = (1 / n_bonds) Σ_bonds (1 / n_angles) Σ_φ [Ω_C(m_b + ρ (cos φ u_b + sin φ v_b)) − Ω_C(∞)]
-
-    over the molecule's C–C bonds b (midpoint m_b, u_b, v_b ⊥ the bond; :func:`element_bonds`,
-    :func:`bond_circles`), with ρ = ``radius`` (1 Å by default, just outside the isosurface the figure colours) and
-    every bond weighted equally. Negative: a carbon probe approaching the C–C bonds side-on is stabilised;
-    the lower, the more it is. It is invariant under rotations and translations of the molecule (the circles move
-    with it) and, up to the sampling of the circle, under renumbering of the atoms.
-
-    Args: as :func:`bond_region_potential` (which gives the per-bond values; this is the mean of its
-    ``omega_mean`` column).
-    """
-    return float(bond_region_potential(lcp, bonds, probe, radius, n_angles)["omega_mean"].mean())
-
-
-def bond_region_steepness(lcp, bonds=None, probe: str | int = "C", radius: float = BOND_RADIUS_ANGSTROM,
-                          n_angles: int = BOND_ANGLES, step: float = GRADIENT_STEP_ANGSTROM) -> float:
-    """|∇Ω|‾_bond in kcal/mol/Å: the mean magnitude of the probe's gradient ∇Ω on the same circles as
-    :func:`bond_region_omega` (bonds weighted equally), from central differences of half-step ``step`` Å: the
-    "density of contour lines" the paper reads near the atoms, at the C–C bonds. Invariant like Ω̄_bond."""
-    return float(bond_region_potential(lcp, bonds, probe, radius, n_angles, step)["gradient_mean"].mean())
+    values = lcp(np.concatenate([flat, (flat[:, None, :] + shifts).reshape(-1, 3)]) if gradient else flat, probe)
+    omega = values[:len(flat)].reshape(len(bonds), n_angles)
+    table = pd.DataFrame({"i": bonds[:, 0], "j": bonds[:, 1],
+                          "length": np.linalg.norm(positions[bonds[:, 1]] - positions[bonds[:, 0]], axis=1),
+                          "omega_mean": omega.mean(1), "omega_min": omega.min(1), "omega_max": omega.max(1)})
+    if gradient:
+        around = values[len(flat):].reshape(-1, 6)
+        slope = np.linalg.norm((around[:, :3] - around[:, 3:]) / (2 * step), axis=1)
+        table["gradient_mean"] = slope.reshape(len(bonds), n_angles).mean(1)
+    return table
