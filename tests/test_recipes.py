@@ -7,7 +7,8 @@ import torch
 
 from physics import SMALL_SCHNET, small_model
 from xatom.checkpoint import read_checkpoint
-from xatom.training import TrainingConfig, WeightAverage, make_scheduler, train
+from xatom.errors import CheckpointMismatchError
+from xatom.training import TrainingConfig, WeightAverage, make_scheduler, set_budget, train
 
 
 def _lrs(cfg, steps_per_epoch):
@@ -31,6 +32,23 @@ def test_cosine_schedule_warms_up_then_decays_to_the_floor_at_the_budget():
     assert lrs[-1] == pytest.approx(1e-5 + (1e-3 - 1e-5) * 0.5 * (1 + math.cos(math.pi * 179 / 180)), rel=1e-9)
 
 
+def test_a_held_schedule_keeps_lr_then_decays_over_the_last_epochs_only():
+    cfg = TrainingConfig(lr=1e-3, min_lr=1e-5, max_epochs=10, decay_epochs=4, lr_schedule="cosine")
+    lrs = _lrs(cfg, 20)
+    assert set(lrs[:120]) == {1e-3}  # six epochs held at exactly lr
+    assert lrs[120 + 40] == pytest.approx(1e-5 + (1e-3 - 1e-5) * 0.5, rel=1e-6)  # half way through the decay
+    assert all(a > b for a, b in zip(lrs[120:], lrs[121:]))
+
+
+def test_a_step_schedule_placed_at_a_step_equals_one_stepped_there():
+    cfg = TrainingConfig(lr=1e-3, min_lr=1e-5, max_epochs=5, warmup_epochs=1, decay_epochs=3, lr_schedule="cosine")
+    stepped = _lrs(cfg, 10)
+    for done in (3, 10, 27, 49):
+        opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=0.5)  # a resumed optimizer's own lr
+        make_scheduler(cfg, opt, 10, steps_done=done)
+        assert opt.param_groups[0]["lr"] == stepped[done]
+
+
 def test_bad_recipes_are_named():
     with pytest.raises(ValueError, match="unknown lr_schedule 'linear'"):
         TrainingConfig(lr_schedule="linear")
@@ -38,6 +56,8 @@ def test_bad_recipes_are_named():
         TrainingConfig(ema_decay=1.0)
     with pytest.raises(ValueError, match="warmup_epochs"):
         TrainingConfig(max_epochs=2, warmup_epochs=2)
+    with pytest.raises(ValueError, match="decay_epochs must lie in"):
+        TrainingConfig(max_epochs=4, warmup_epochs=1, decay_epochs=3.5, lr_schedule="cosine")
 
 
 def test_weight_average_is_the_exponential_moving_average():
@@ -75,3 +95,37 @@ def test_cosine_ema_run_resumes_bitwise_and_ships_the_average(qm9, tmp_path):
     raw = a["state_dict"]
     assert any(not torch.equal(best[n], raw[n]) for n in raw if raw[n].is_floating_point())
     assert a["train_state"]["scheduler"]["last_epoch"] == 8  # 2 epochs of 4 steps, stepped after every step
+
+
+def _plateau(**kw):
+    return TrainingConfig(n_train=200, batch_size=50, max_epochs=3, lr=1e-3, seed=3, architecture=dict(SMALL_SCHNET),
+                          ema_decay=0.9, **kw)
+
+
+def test_a_budget_fixed_late_continues_as_the_run_that_had_it_from_the_start(qm9, tmp_path):
+    from dataclasses import asdict
+
+    late, planned = tmp_path / "late", tmp_path / "planned"
+    train(late, _plateau(), data=qm9, max_steps=5, progress=False)  # epoch 1 of 4 steps and one step of epoch 2
+    with pytest.raises(CheckpointMismatchError, match="the decay must start at epoch 2 or later"):
+        set_budget(late, max_epochs=3, decay_epochs=2)
+    new = set_budget(late, max_epochs=3, decay_epochs=1)
+    assert new.lr_schedule == "cosine" and (late / "budget.json").exists()
+    r1 = train(late, None, data=qm9, progress=False)
+    r2 = train(planned, TrainingConfig(**asdict(new)), data=qm9, progress=False)
+    assert r1 == r2
+    a, b = read_checkpoint(late / "last.pt"), read_checkpoint(planned / "last.pt")
+    for name in a["state_dict"]:
+        assert torch.equal(a["state_dict"][name], b["state_dict"][name]), name
+    assert a["train_state"]["optimizer"]["param_groups"][0]["lr"] == pytest.approx(1e-6)  # decayed to min_lr
+
+
+def test_a_budget_is_refused_once_the_learning_rate_has_changed(qm9, tmp_path):
+    run = tmp_path / "halved"
+    train(run, _plateau(), data=qm9, max_steps=5, progress=False)
+    payload = read_checkpoint(run / "last.pt")
+    payload["train_state"]["optimizer"]["param_groups"][0]["lr"] = 5e-4  # as a plateau halving leaves it
+    torch.save(payload, run / "last.pt")
+    with pytest.raises(CheckpointMismatchError, match="has not stayed at lr=0.001"):
+        set_budget(run, max_epochs=3, decay_epochs=1)
+    assert not (run / "budget.json").exists()

@@ -1,4 +1,4 @@
-"""Command line: ``xatom train | evaluate | table | average | export | reproduce | info``."""
+"""Command line: ``xatom train | budget | evaluate | table | average | export | reproduce | info``."""
 from __future__ import annotations
 
 import argparse
@@ -26,7 +26,7 @@ def _train(args):
                          max_epochs=args.max_epochs, seed=args.seed, n_train=args.n_train, architecture=arch,
                          lr_patience=args.lr_patience, early_stop_patience=args.early_stop_patience,
                          energy_partition=args.energy_partition, lr_schedule=args.lr_schedule,
-                         warmup_epochs=args.warmup_epochs, ema_decay=args.ema_decay)
+                         warmup_epochs=args.warmup_epochs, decay_epochs=args.decay_epochs, ema_decay=args.ema_decay)
     what = "crystals" if args.dataset == "crystals" else target
     run_dir = Path(args.run_dir or f"runs/{args.model}-{what}-fold{args.fold}")
     resume = (run_dir / "config.json").exists()
@@ -112,6 +112,14 @@ def _average(args):
     print(json.dumps(average_run(args.run_dir, args.last, device=args.device)))
 
 
+def _budget(args):
+    from dataclasses import asdict
+
+    from .training import set_budget
+
+    print(json.dumps(asdict(set_budget(args.run_dir, args.max_epochs, args.decay_epochs))))
+
+
 def _export(args):
     from .zoo import export_run
 
@@ -190,8 +198,11 @@ def main(argv=None):
     t.add_argument("--lr-patience", type=int, default=4, help="epochs without improvement before halving the lr")
     t.add_argument("--early-stop-patience", type=int, default=12)
     t.add_argument("--lr-schedule", choices=["plateau", "cosine"], default="plateau",
-                   help="halve on plateau (with early stop), or warm-up + cosine decay over --max-epochs")
+                   help="halve on plateau (with early stop), or warm-up, hold and cosine decay ending at --max-epochs")
     t.add_argument("--warmup-epochs", type=float, default=0.0, help="cosine: linear warm-up length in epochs")
+    t.add_argument("--decay-epochs", type=float,
+                   help="cosine: decay over the last this many epochs, holding the lr before (default: all after "
+                        "the warm-up)")
     t.add_argument("--ema-decay", type=float,
                    help="validate and ship an exponential moving average of the weights (per step, e.g. 0.999)")
     t.add_argument("--max-epochs", type=int, default=1000)
@@ -227,6 +238,13 @@ def main(argv=None):
     a.add_argument("--threads", type=int)
     a.add_argument("--device", default="cpu")
     a.set_defaults(func=_average)
+
+    bu = sub.add_parser("budget", help="fix a paused run's budget: hold its lr, then cosine decay ending at "
+                                       "--max-epochs (only where its lr has not changed yet)")
+    bu.add_argument("run_dir")
+    bu.add_argument("--max-epochs", type=int, required=True)
+    bu.add_argument("--decay-epochs", type=float, required=True)
+    bu.set_defaults(func=_budget)
 
     x = sub.add_parser("export", help="copy a run's weights, log and config into data/models/NAME")
     x.add_argument("run_dir")

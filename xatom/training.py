@@ -42,8 +42,10 @@ class TrainingConfig:
 
     ``lr_schedule``: "plateau" halves the learning rate (``lr_decay``) after ``lr_patience`` epochs without a
     better validation MAE and stops early after ``early_stop_patience``; "cosine" warms up linearly over
-    ``warmup_epochs`` and then decays to ``min_lr`` along a cosine that ends with epoch ``max_epochs`` (the
-    budget), step by step. ``ema_decay`` (e.g. 0.999, per step): validate, keep and ship the exponential moving
+    ``warmup_epochs``, holds ``lr``, and decays to ``min_lr`` along a cosine over the last ``decay_epochs``
+    (default: all epochs after the warm-up) that ends with epoch ``max_epochs`` (the budget), step by step.
+    With a hold, the budget can be fixed late: the held part is the same computation as a plateau run whose
+    learning rate has not yet been halved. ``ema_decay`` (e.g. 0.999, per step): validate, keep and ship the exponential moving
     average of the weights instead of the weights themselves.
     """
 
@@ -64,6 +66,7 @@ class TrainingConfig:
     architecture: dict = field(default_factory=dict)
     lr_schedule: str = "plateau"
     warmup_epochs: float = 0.0
+    decay_epochs: float | None = None
     ema_decay: float | None = None
     energy_partition: str | None = "atom"
     """QM9 energy models: "atom" (the paper's one mean per atom) or "element" (per-element baselines);
@@ -78,6 +81,9 @@ class TrainingConfig:
             raise ValueError(f"ema_decay must lie strictly between 0 and 1 (e.g. 0.999), not {self.ema_decay}")
         if not 0.0 <= self.warmup_epochs < self.max_epochs:
             raise ValueError(f"warmup_epochs must lie in [0, max_epochs={self.max_epochs}), not {self.warmup_epochs}")
+        if self.decay_epochs is not None and not 0.0 < self.decay_epochs <= self.max_epochs - self.warmup_epochs:
+            raise ValueError(f"decay_epochs must lie in (0, max_epochs - warmup_epochs = "
+                             f"{self.max_epochs - self.warmup_epochs}], not {self.decay_epochs}")
 
     @classmethod
     def from_dict(cls, stored: dict) -> "TrainingConfig":
@@ -203,23 +209,36 @@ class _StopRequest:
             signal.signal(sig, old)
 
 
-def make_scheduler(cfg: TrainingConfig, optimizer, steps_per_epoch: int):
+def make_scheduler(cfg: TrainingConfig, optimizer, steps_per_epoch: int, steps_done: int = 0):
     """The learning-rate schedule of ``cfg``: plateau halving (stepped once per epoch with the validation MAE) or
-    warm-up + cosine decay to ``cfg.min_lr`` at the end of epoch ``cfg.max_epochs`` (stepped after every step)."""
+    warm-up, hold and cosine decay to ``cfg.min_lr`` at the end of epoch ``cfg.max_epochs`` (stepped after every
+    step). A step schedule is a function of the step alone: ``steps_done`` (a resumed run's optimizer steps) puts
+    it at its place."""
     if cfg.lr_schedule == "plateau":
         return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=cfg.lr_decay, patience=cfg.lr_patience,
                                                           threshold=1e-3, min_lr=cfg.min_lr)
     warmup = int(round(cfg.warmup_epochs * steps_per_epoch))
     total = cfg.max_epochs * steps_per_epoch
+    decay_start = warmup if cfg.decay_epochs is None else total - int(round(cfg.decay_epochs * steps_per_epoch))
     floor = cfg.min_lr / cfg.lr
+    for group in optimizer.param_groups:  # the base of the factor, also where a resumed optimizer held another lr
+        group["initial_lr"] = cfg.lr
 
     def factor(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
-        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        if step < decay_start:
+            return 1.0
+        progress = min(1.0, (step - decay_start) / max(1, total - decay_start))
         return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    if steps_done:
+        scheduler.last_epoch = steps_done
+        scheduler._last_lr = [base * factor(steps_done) for base in scheduler.base_lrs]
+        for group, lr in zip(optimizer.param_groups, scheduler._last_lr):
+            group["lr"] = lr
+    return scheduler
 
 
 class WeightAverage:
@@ -390,12 +409,14 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
     target_scale = float(np.std(getattr(data, target)[train_rows]))
     loader = QM9Batches(data, train_rows, cfg.batch_size, model.cutoff, targets=(target,), seed=cfg.seed,
                         shard=(dist.rank, dist.world))
-    scheduler = make_scheduler(cfg, optimizer, len(loader))
     if state is not None:
         optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
         epoch, step, best, since_best, wall = (state["epoch"], state["step"], state["best"], state["since_best"],
                                                state["wall_s"])
+    scheduler = make_scheduler(cfg, optimizer, len(loader), epoch * len(loader) + step)
+    if state is not None:
+        if cfg.lr_schedule == "plateau":
+            scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
         abs_err_sum, n_seen = state.get("abs_err_sum", 0.0), state.get("n_seen", 0)
     net = dist.wrap(model)
@@ -501,6 +522,44 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
 
 
 @torch.no_grad()
+def set_budget(run_dir: str | Path, max_epochs: int, decay_epochs: float) -> TrainingConfig:
+    """Give a paused run a fixed budget: hold its learning rate, then decay it along a cosine over the last
+    ``decay_epochs`` of ``max_epochs`` (``lr_schedule="cosine"``). Allowed only while the change alters nothing
+    done so far: the run's learning rate has never left ``lr`` (a plateau run not yet halved, or a run without
+    warm-up still holding) and the decay starts no earlier than the next epoch boundary. The run then continues
+    as the same computation a fresh run of the new configuration would be; ``budget.json`` in the run records
+    the change.
+
+    Raises:
+        CheckpointMismatchError: the run's past is not that of the new schedule.
+    """
+    run_dir = Path(run_dir)
+    stored = TrainingConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+    state = read_checkpoint(run_dir / "last.pt")["train_state"]
+    if state.get("stopped"):
+        raise CheckpointMismatchError(f"{run_dir} has stopped ({state['stopped']}); start a new run instead")
+    held = [float(group["lr"]) for group in state["optimizer"]["param_groups"]]
+    lrs = {float(row["lr"]) for row in read_epoch_log(run_dir / "log.csv", state["epoch"])}
+    if stored.warmup_epochs or any(lr != stored.lr for lr in held) or lrs - {float(f"{stored.lr:.3g}")}:
+        raise CheckpointMismatchError(f"{run_dir}: its learning rate has not stayed at lr={stored.lr} "
+                                      f"(epochs: {sorted(lrs)}, now {held}), so a hold-then-decay budget would "
+                                      "not be the same computation")
+    new = TrainingConfig(**{**asdict(stored), "lr_schedule": "cosine", "max_epochs": max_epochs,
+                            "decay_epochs": decay_epochs})
+    first_open_epoch = state["epoch"] + (1 if state["step"] else 0)
+    if max_epochs - decay_epochs < first_open_epoch:
+        raise CheckpointMismatchError(f"{run_dir} is in epoch {state['epoch'] + 1} (step {state['step']}): the "
+                                      f"decay must start at epoch {first_open_epoch} or later, not at "
+                                      f"{max_epochs - decay_epochs}")
+    record = run_dir / "budget.json"
+    changes = json.loads(record.read_text()) if record.exists() else []
+    changes.append({"epochs_done": state["epoch"], "step": state["step"], "from": asdict(stored),
+                    "to": asdict(new)})
+    record.write_text(json.dumps(changes, indent=1))
+    (run_dir / "config.json").write_text(json.dumps(asdict(new), indent=1))
+    return new
+
+
 def fix_charge_sign(model: AtomisticModel, data, rows, device="cpu"):
     """Apply the documented sign convention of latent charges (oxygen negative) to a dipole model."""
     model.eval()

@@ -153,6 +153,7 @@ def export_run(run_dir: str | Path, name: str | None = None, evaluate_test: bool
                + (f" --max-epochs {cfg['max_epochs']}" if cfg["max_epochs"] != default_max_epochs else "")
                + (f" --lr-schedule {cfg['lr_schedule']} --warmup-epochs {cfg['warmup_epochs']}"
                   if cfg["lr_schedule"] != "plateau" else "")
+               + (f" --decay-epochs {cfg['decay_epochs']}" if cfg.get("decay_epochs") is not None else "")
                + (f" --ema-decay {cfg['ema_decay']}" if cfg["ema_decay"] is not None else "")
                + (f" --architecture '{arch}'" if arch else "") + f" --run-dir runs/{name}")
     if averaged:
