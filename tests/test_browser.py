@@ -4,7 +4,8 @@ Every request of the page that does not go to 127.0.0.1 is aborted, so a view th
 fetched from the network. The tests run notebooks 08 (JupyterLab) and 05 (Notebook 7), check that the py3Dmol
 canvases drew a molecule (pixels that are not background), change the explorers' controls and check that the view
 changed, and fail on any JavaScript error; a third opens an exported HTML page (nbconvert, as ``xatom reproduce``
-writes them) from disk.
+writes them) from disk, and a fourth the report built from the saved notebooks (claim tables with coloured
+verdicts, a caption under every figure, the paper's Table 1 beside ours, no raw LaTeX).
 
 Needs ``/usr/bin/chromium`` (``apt-get install chromium``) and ``pip install -e ".[browser]"``; never
 ``playwright install`` (it downloads browsers). Skipped with the reason when either is missing.
@@ -329,5 +330,43 @@ def test_without_webgl_the_view_shows_its_message_and_picture(exported_page, bro
         assert "needs JavaScript and WebGL" in message.inner_text()
         assert message.locator("img").evaluate("img => img.naturalWidth") > 100
         assert page.errors, "3Dmol.js failing without WebGL should have reported it"
+    finally:
+        page.close()
+
+
+@pytest.fixture(scope="module")
+def report_page(tmp_path_factory):
+    """``report.html`` built from the saved notebooks (their outputs are read, nothing runs) with two claim records."""
+    from test_report import _saved_report
+
+    folder = tmp_path_factory.mktemp("report")
+    _saved_report(folder)
+    return (folder / "out" / "report.html").as_uri()
+
+
+def _rgb(hex_colour: str) -> str:
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({r}, {g}, {b})"
+
+
+def test_report_shows_claim_tables_captions_and_no_raw_math_offline(report_page, browser):
+    from xatom.analysis.claims import COLOURS
+
+    page = OfflinePage(browser)
+    try:
+        page.page.goto(report_page)
+        verdicts = page.page.eval_on_selector_all(
+            "table.claims td.verdict", "tds => tds.map(td => getComputedStyle(td).backgroundColor)")
+        assert verdicts and set(verdicts) <= {_rgb(c) for c in COLOURS.values()}, set(verdicts)
+        captions = page.page.eval_on_selector_all(
+            "figure", "fs => fs.map(f => (f.querySelector('figcaption')?.innerText || '').trim())")
+        assert len(captions) > 10 and all(captions), captions
+        widths = page.page.eval_on_selector_all("figure img", "imgs => imgs.map(i => i.naturalWidth)")
+        assert widths and min(widths) > 100  # every embedded PNG decodes
+        table1 = page.page.locator("table.table1")
+        assert table1.count() == 1 and table1.is_visible() and "ours" in table1.inner_text()
+        text = page.page.inner_text("body")
+        assert "$" not in text and "\\hat" not in text and "\\mathbf" not in text
+        assert page.blocked == [] and page.errors == []
     finally:
         page.close()

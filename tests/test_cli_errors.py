@@ -119,6 +119,38 @@ def test_reproduce_runs_with_the_runner_replaced(tmp_path, executed):
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.endswith(".tmp")]
 
 
+def test_reproduce_passes_its_device_to_the_notebooks_and_restores_the_environment(tmp_path, monkeypatch):
+    """The notebooks read the device through one helper (xatom.device.default_device, used by zoo.load)."""
+    import nbclient
+
+    from xatom.device import DEVICE_VARIABLE, default_device
+    from xatom.reproduce import reproduce
+
+    seen = []
+
+    def execute(self, **kwargs):
+        seen.append((os.environ.get(DEVICE_VARIABLE), default_device()))
+        return self.nb
+
+    monkeypatch.setattr(nbclient.NotebookClient, "execute", execute)
+    monkeypatch.setenv(DEVICE_VARIABLE, "before")
+    assert reproduce(tmp_path / "out", device="cpu:0", folder=_notebooks(tmp_path / "nbs")) == 0
+    assert seen == [("cpu:0", torch.device("cpu:0"))] * 2
+    assert os.environ[DEVICE_VARIABLE] == "before"
+
+
+@pytest.mark.parametrize("device", ["gpu0", pytest.param("cuda", marks=pytest.mark.skipif(
+    torch.cuda.is_available(), reason="this machine has CUDA"))])
+def test_reproduce_with_a_device_not_here_is_refused_before_any_notebook_runs(tmp_path, executed, device):
+    """Called from Python (not only through the CLI): every notebook's kernel would have failed on its own."""
+    from xatom.errors import DeviceUnavailableError
+    from xatom.reproduce import reproduce
+
+    with pytest.raises(DeviceUnavailableError, match=repr(device)):
+        reproduce(tmp_path / "out", device=device, folder=_notebooks(tmp_path / "nbs"))
+    assert executed == [] and not (tmp_path / "out").exists()
+
+
 def test_reproduce_into_a_file_is_refused_before_any_notebook_runs(tmp_path, executed, capsys):
     (tmp_path / "taken").write_text("a file, not a folder\n")
     err = _fails(["reproduce", "--output", str(tmp_path / "taken")], capsys)

@@ -102,6 +102,14 @@ def test_absurd_coordinates_are_an_error():
         predict_molecules(ENERGY, wide)
 
 
+def test_a_molecule_shifted_by_1e30_is_a_coordinate_error_not_a_bad_geometry(water):
+    """Water shifted by 1e30 Å: float64 merges its atoms, which was reported as "atoms 0 and 1 are 0 Å apart"."""
+    with pytest.raises(CoordinateRangeError, match=r"coordinates of 1e\+30 Å: float64 resolves only .* origin"):
+        xatom.Molecule(water.numbers, water.positions + 1e30)
+    with pytest.raises(xatom.errors.AtomsTooCloseError, match="0.05 Å apart"):  # a bad geometry is still one
+        xatom.Molecule([1, 1], [[1e6, 0, 0], [1e6 + 0.05, 0, 0]])
+
+
 # ------------------------------------------------------------------------------------- warnings
 @pytest.mark.parametrize("make, reason", [
     ("methylammonium", r"net charge \+1 e"),

@@ -4,7 +4,7 @@ import pytest
 
 from physics import random_rotation
 from xatom.analysis.esp import electrostatic_potential, kcal_to_volt
-from xatom.errors import NonFiniteError, ShapeError
+from xatom.errors import ImplausibleValueError, NonFiniteError, ShapeError
 from xatom.units import COULOMB_KCAL_ANGSTROM
 
 
@@ -49,3 +49,23 @@ def test_bad_inputs():
         electrostatic_potential(np.zeros((3, 3)), np.zeros((2, 3)), np.zeros(3))
     with pytest.raises(NonFiniteError):
         electrostatic_potential(np.zeros((3, 3)), np.zeros((2, 3)), [np.nan, 0.0])
+
+
+def test_latent_energies_passed_as_charges_are_refused():
+    """Issue 16: an energy model's latent energies (tens of kcal/mol) gave |q̂| ≈ 100 e and an ESP without a word."""
+    positions = [[0.0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]]
+    energies = [-96.7, -61.2, -61.3]  # water's Ê_i from schnet-energy-elementref, kcal/mol
+    with pytest.raises(ImplausibleValueError, match=r"charge -96\.7 e on atom 0.*latent energies"):
+        electrostatic_potential([[3.0, 0, 0]], positions, energies)
+    electrostatic_potential([[3.0, 0, 0]], positions, [-0.7, 0.35, 0.35])  # charges of a few tenths e are fine
+
+
+@pytest.mark.parametrize("probe_charge, error, message", [
+    (float("nan"), NonFiniteError, "finite"), (np.inf, NonFiniteError, "finite"), (-np.inf, NonFiniteError, "finite"),
+    ("1", ImplausibleValueError, "a number"), (None, ImplausibleValueError, "a number"),
+    (True, ImplausibleValueError, "a number")])
+def test_a_nan_or_non_numeric_probe_charge_is_refused_by_name(probe_charge, error, message):
+    """Issue 16: a NaN probe charge gave an all-NaN ESP; a string or None ended in numpy's TypeError."""
+    with pytest.raises(error, match=f"probe_charge.*{message}"):
+        electrostatic_potential([[1.0, 0, 0]], [[0.0, 0, 0]], [0.5], probe_charge=probe_charge)
+    assert electrostatic_potential([[1.0, 0, 0]], [[0.0, 0, 0]], [0.5], probe_charge=np.float32(-1.0))[0] < 0

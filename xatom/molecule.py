@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from . import elements
-from .errors import (AtomsTooCloseError, DataFormatError, EmptyMoleculeError, MissingFileError, NonFiniteError,
-                     ShapeError, SmilesParseError, UnknownElementError)
+from .errors import (AtomsTooCloseError, CoordinateRangeError, DataFormatError, EmptyMoleculeError, MissingFileError,
+                     NonFiniteError, ShapeError, SmilesParseError, UnknownElementError)
 from .files import read_text
 
 MIN_DISTANCE_ANGSTROM = 0.1
@@ -113,6 +113,11 @@ class Molecule:
             raise ShapeError("pbc given without a cell")
         i, j, distance = _closest_pair(positions, cell, pbc)
         if distance < MIN_DISTANCE_ANGSTROM:
+            largest = float(np.abs(positions).max())
+            if np.spacing(largest) > MIN_DISTANCE_ANGSTROM / 100:  # the atoms may be apart, but float64 merged them
+                raise CoordinateRangeError(f"coordinates of {largest:.3g} Å: float64 resolves only "
+                                           f"{np.spacing(largest):.3g} Å there, so atoms {i} and {j} collapse "
+                                           f"({distance:.3g} Å apart); move the molecule near the origin")
             what = (f"atoms {i} and {j} are {distance:.3g} Å apart" if i != j else
                     f"atom {i} is {distance:.3g} Å from its own periodic image (a cell vector is too short)")
             raise AtomsTooCloseError(f"{what}; minimum {MIN_DISTANCE_ANGSTROM} Å")

@@ -3,7 +3,9 @@ per notebook, the figures (``figures/*.png``), the claim records (``claims/*.jso
 self-contained report (``report.html``, :mod:`xatom.report`) into an output folder."""
 from __future__ import annotations
 
+import copy
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -15,6 +17,41 @@ NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 MIN_FREE_MB = 100
 """Free space in MB the output folder must have before any notebook runs (the executed notebooks alone take
 about 3 MB; their pages, the figures and the report a few times that)."""
+
+
+WIDGET = "application/vnd.jupyter.widget-view+json"
+DEFAULT_REPR = re.compile(r"<[\w.]+( object)? at 0x[0-9a-fA-F]+>")
+"""Python's default repr, e.g. ``<py3Dmol.view at 0x7f…>``: says nothing on a page."""
+LIVE_WIDGET = ("<p><i>A live widget: it needs a running Jupyter kernel. This page shows the static pictures of "
+               "the notebook instead.</i></p>")
+
+
+def static_notebook(nb):
+    """A copy of an executed notebook for a static HTML page: a widget's output becomes a short note (without a
+    kernel its text would be the widget's repr, ``VBox(children=(…``), and an output that is only a default repr
+    (``<py3Dmol.view at 0x…>``, the return value beside the drawn view) is dropped."""
+    import nbformat
+
+    nb = copy.deepcopy(nb)
+    for cell in (c for c in nb.cells if c.cell_type == "code"):
+        outputs = []
+        for out in cell.outputs:
+            data = out.get("data", {})
+            if WIDGET in data:
+                out = nbformat.v4.new_output("display_data", data={"text/html": LIVE_WIDGET})
+            elif set(data) == {"text/plain"} and DEFAULT_REPR.fullmatch(data["text/plain"].strip()):
+                continue
+            outputs.append(out)
+        cell.outputs = outputs
+    return nb
+
+
+def notebook_page(nb) -> str:
+    """The HTML page of an executed notebook (nbconvert), without widget or default reprs (:func:`static_notebook`)."""
+    from nbconvert import HTMLExporter
+
+    page, _ = HTMLExporter().from_notebook_node(static_notebook(nb))
+    return page
 
 
 def notebook_paths(only=None, folder: Path = NOTEBOOKS_DIR) -> list[Path]:
@@ -33,12 +70,19 @@ def reproduce(output: Path, only=None, device: str = "cpu", timeout_s: int = 120
 
     Every file is written atomically (:func:`xatom.files.write_atomic`): a failed write leaves no truncated file.
 
+    ``device`` reaches the notebooks' kernels as ``XATOM_DEVICE`` (:func:`xatom.device.default_device`).
+
     Raises:
+        DeviceUnavailableError: before any notebook runs, when ``device`` does not exist here (``"cuda"`` without
+            CUDA).
         OutputFolderError: before any notebook runs, when ``output`` cannot be created or written to or has
             less than :data:`MIN_FREE_MB` free.
     """
+    from .device import resolve_device
+
     output = Path(output).resolve()
     paths = notebook_paths(only, folder)
+    resolve_device(device)  # "cuda" without CUDA: refused here, not in every notebook's kernel
     check_output_folder(output, MIN_FREE_MB * 1_000_000)
     saved = {k: os.environ.get(k) for k in ("XATOM_OUTPUT", "XATOM_DEVICE")}
     os.environ.update(XATOM_OUTPUT=str(output), XATOM_DEVICE=device)  # read by the notebooks' kernels
@@ -56,7 +100,6 @@ def _run(paths, output: Path, timeout_s: int, folder: Path) -> int:
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
-    from nbconvert import HTMLExporter
     from tqdm.auto import tqdm
 
     from .analysis.claims import claims_path
@@ -81,8 +124,7 @@ def _run(paths, output: Path, timeout_s: int, folder: Path) -> int:
                 return 1
             nb.metadata.pop("widgets", None)  # live widget state: MBs of HTML; each widget has a static picture
             write_atomic(output / path.name, nbformat.writes(nb) + "\n")
-            html, _ = HTMLExporter().from_notebook_node(nb)
-            write_atomic(output / path.with_suffix(".html").name, html)
+            write_atomic(output / path.with_suffix(".html").name, notebook_page(nb))
             pages.append((path.stem, time.time() - started))
     from .report import build_report
 

@@ -49,10 +49,12 @@ def electrostatic_potential(points, positions, charges, probe_charge: float = 1.
         points: probe positions r₀ in Å, (n_points, 3).
         positions: atom positions r_i in Å, (n_atoms, 3).
         charges: latent partial charges q̂_i in e, (n_atoms,), each within ±:data:`MAX_ABS_CHARGE_E`.
-        probe_charge: q₀ in e, finite.
+        probe_charge: q₀ in e, a finite number.
 
     Raises:
-        ImplausibleValueError: a charge beyond ±:data:`MAX_ABS_CHARGE_E` (e.g. energies passed as charges).
+        ImplausibleValueError: a charge beyond ±:data:`MAX_ABS_CHARGE_E` (e.g. energies passed as charges), or a
+            probe charge that is not a number.
+        NonFiniteError: NaN or infinite points, positions, charges or probe charge.
     """
     points = np.asarray(points, dtype=np.float64)
     positions = np.asarray(positions, dtype=np.float64)
@@ -65,6 +67,10 @@ def electrostatic_potential(points, positions, charges, probe_charge: float = 1.
     for name, a in (("points", points), ("positions", positions), ("charges", charges)):
         if not np.isfinite(a).all():
             raise NonFiniteError(f"{name} contain NaN or infinite values")
+    numeric = (int, float, np.integer, np.floating)
+    if isinstance(probe_charge, (bool, np.bool_)) or not isinstance(probe_charge, numeric):
+        raise ImplausibleValueError(f"probe_charge must be a number (a charge in e), got {probe_charge!r} "
+                                    f"({type(probe_charge).__name__})")
     if not np.isfinite(probe_charge):
         raise NonFiniteError(f"probe_charge must be a finite charge in e, got {probe_charge!r}")
     if charges.size and np.abs(charges).max() > MAX_ABS_CHARGE_E:

@@ -26,8 +26,9 @@ def cube_text(molecule: Molecule, grid: Grid, values, comment: str = "xatom fiel
         raise ShapeError(f"values of shape {values.shape} do not fit the grid {grid.shape}")
     bad = ~np.isfinite(values)
     if bad.any():
+        first = tuple(int(i) for i in np.unravel_index(np.argmax(bad), grid.shape))
         raise NonFiniteError(f"{int(bad.sum())} of the {values.size} values are NaN or infinite; cube files hold "
-                             f"finite numbers (first at grid index {np.unravel_index(np.argmax(bad), grid.shape)})")
+                             f"finite numbers (first at grid index {first})")
     bohr = 1.0 / BOHR_TO_ANGSTROM
     lines = [comment.replace("\n", " "), "lengths in Bohr; values as stated above",
              f"{molecule.n_atoms:5d} " + " ".join(f"{x:12.6f}" for x in grid.origin * bohr)]
