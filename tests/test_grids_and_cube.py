@@ -1,10 +1,13 @@
 """Grids around molecules, the proximity field, isosurface meshes and Gaussian cube files."""
+import re
+
 import numpy as np
 import pytest
 
 import xatom
 from physics import random_rotation
-from xatom.analysis.grids import Grid, box_grid, molecular_plane, principal_axes, proximity, surface_sign_patches
+from xatom.analysis.grids import (Grid, box_grid, molecular_plane, principal_axes, proximity, surface_isovalue,
+                                 surface_sign_patches)
 from xatom.errors import DataFormatError, GridError, NonFiniteError, ShapeError
 from xatom.viz.cube import read_cube, write_cube
 from xatom.viz.fields import isosurface_mesh, sample
@@ -117,7 +120,9 @@ def test_cube_writer_refuses_non_finite_values_and_counts_them(tmp_path, water, 
     box = box_grid(water.positions, 0.5, 1.0)
     values = np.zeros(box.shape)
     values.flat[[3, 17, 40]] = bad
-    with pytest.raises(NonFiniteError, match=f"3 of the {box.n_points} values"):
+    first = tuple(int(i) for i in np.unravel_index(3, box.shape))
+    with pytest.raises(NonFiniteError, match=re.escape(f"3 of the {box.n_points} values") + ".*" +
+                       re.escape(f"first at grid index {first})")):  # plain integers, not np.int64(…)
         write_cube(tmp_path / "bad.cube", water, box, values)
     assert not (tmp_path / "bad.cube").exists()  # nothing half-written
 
@@ -178,3 +183,16 @@ def test_fine_spacing_is_refused_with_the_number_of_points_not_an_overflow(water
 def test_molecular_plane_needs_two_points_per_side(water):
     with pytest.raises(GridError, match="n"):
         molecular_plane(water.positions, n=1)
+
+
+def test_surface_isovalue_of_a_lone_atom_is_its_inverse_square_radius():
+    lone_h = xatom.Molecule([1], [[0.3, -1.0, 2.0]])
+    assert surface_isovalue([lone_h]) == pytest.approx(1 / 1.2 ** 2)
+    assert surface_isovalue([lone_h], scale=2.0) == pytest.approx(1 / 2.4 ** 2)
+
+
+def test_surface_isovalue_rises_with_neighbours_and_turns_with_the_molecule(water):
+    value = surface_isovalue([water])
+    assert value > 1 / 1.4 ** 2  # O alone on its 1.4 Å sphere; the hydrogens add to every point
+    turned = xatom.Molecule(water.numbers, water.positions @ random_rotation(5).T + 3.0)
+    assert surface_isovalue([turned]) == pytest.approx(value, rel=1e-2)  # the sphere points are fixed in space

@@ -4,6 +4,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import numpy as np
+import pytest
 
 from xatom.viz import plots
 
@@ -22,3 +23,23 @@ def test_error_histogram_counts_its_tails():
     heights = np.array([p.get_height() for p in hist.patches])
     assert heights.sum() == err.size  # every molecule is in a bar, the outliers in the end bars
     assert fig.axes[2].get_ylabel() == "molecules per cell"
+
+
+def test_surface_and_cut_figure_shares_one_colour_range_per_row(water):
+    from xatom.analysis.grids import box_grid, molecular_plane, proximity
+    from xatom.viz import fields
+
+    molecules = {"water": water, "shifted water": type(water)(water.numbers, water.positions + 1.0)}
+    boxes, planes = {}, {}
+    for k, (name, mol) in enumerate(molecules.items()):
+        box, plane = box_grid(mol.positions, 0.3, 2.0), molecular_plane(mol.positions, n=20)
+        field = (k + 1) * np.sin(box.points()[:, 0])  # the second molecule's field twice as strong
+        boxes[name] = (box, proximity(box.points(), mol.positions), field)
+        planes[name] = (plane, (k + 1) * np.cos(plane.points()[:, 1]))
+    fig, cuts, (surface_limit, cut_limit) = fields.surface_and_cut_figure(molecules, boxes, planes, 2.0, "f (u)")
+    assert fig.dpi >= 150 and len(fig.axes) == 2 * 2 + 2  # four panels and one colour bar per row
+    assert cut_limit == pytest.approx(fields.symmetric_limit(np.concatenate([v for _, v in planes.values()])))
+    for name, ax in cuts.items():  # both cuts drawn on the shared range, not on their own
+        levels = ax.collections[0].levels if hasattr(ax.collections[0], "levels") else None
+        assert levels is not None and levels[-1] == pytest.approx(cut_limit), name
+    assert 0 < surface_limit <= 2.0

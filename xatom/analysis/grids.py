@@ -190,6 +190,23 @@ def steepness_by_distance(grid: Grid, values, positions, shells=(0.0, 1.0, 1.5, 
     return pd.DataFrame(rows).set_index("shell")
 
 
+def surface_isovalue(molecules, scale: float = 1.0) -> float:
+    """The value of Σ‖r − r_i‖⁻² (Å⁻²) on the molecules' surface of atomic spheres: the median over the points of
+    the Merz–Kollman spheres (radii :data:`xatom.reference.esp.MK_RADII_ANGSTROM` × ``scale``, H 1.2 Å, close to
+    van der Waals radii) that lie outside every other sphere. Its isosurface follows that surface, where a probe
+    atom first touches the molecule.
+
+    Args:
+        molecules: :class:`~xatom.molecule.Molecule` objects (H, C, N, O, F).
+    """
+    from ..reference.esp import surface_points  # the one definition of the atomic-sphere surface
+
+    values = [proximity(surface_points(m.numbers, m.positions, scales=(scale,)), m.positions) for m in molecules]
+    if not values:
+        raise ValueError("surface_isovalue needs at least one molecule")
+    return float(np.median(np.concatenate(values)))
+
+
 def proximity_max(points, positions) -> np.ndarray:
     """max_i ‖r − r_i‖⁻² in Å⁻², i.e. 1 / (distance to the nearest atom)²."""
     return _inverse_square_distances(points, positions, np.max)

@@ -4,6 +4,7 @@
   plane drawn on top (matplotlib, static).
 * :func:`isosurface_figure`: the isosurface of one field (e.g. Σ_i ‖r − r_i‖⁻²) coloured by another
   (Ω or ESP), drawn with matplotlib from a marching-cubes mesh (static: GitHub, nbval, HTML report).
+* :func:`surface_and_cut_figure`: Figure 5's layout for several molecules, one colour range per row.
 * :func:`isosurface_view`: the same as an interactive py3Dmol view (3Dmol.js colours the isosurface of
   one cube volume by the values of another).
 
@@ -31,7 +32,7 @@ def symmetric_limit(values, quantile: float = 0.98) -> float:
 
 
 def plane_contours(grid: Grid, values, molecule: Molecule, label: str, ax=None, limit: float | None = None,
-                   n_levels: int = 17, atom_window: float = 1.0, title: str | None = None):
+                   n_levels: int = 17, atom_window: float = 1.0, title: str | None = None, colorbar: bool = True):
     """Filled contours of a field on a 2D grid, contour lines dashed where negative.
 
     Args:
@@ -40,6 +41,7 @@ def plane_contours(grid: Grid, values, molecule: Molecule, label: str, ax=None, 
         molecule: drawn as dots where atoms lie within ``atom_window`` Å of the plane.
         label: colour-bar label with the unit, e.g. ``"Ω_C (kcal/mol)"``.
         limit: colour range ±limit (default: 98th percentile of |values|).
+        colorbar: draw the panel's own colour bar (off where one bar serves a row of panels).
     """
     if len(grid.shape) != 2:
         raise ValueError("plane_contours needs a 2D grid")
@@ -65,7 +67,8 @@ def plane_contours(grid: Grid, values, molecule: Molecule, label: str, ax=None, 
     ax.set_ylabel("y in plane (Å)")
     if title:
         ax.set_title(title, fontsize=10)
-    (fig or ax.figure).colorbar(filled, ax=ax, label=label, shrink=0.85, ticks=MaxNLocator(5))
+    if colorbar:
+        (fig or ax.figure).colorbar(filled, ax=ax, label=label, shrink=0.85, ticks=MaxNLocator(5))
     return fig or ax.figure
 
 
@@ -89,8 +92,59 @@ def sample(grid: Grid, values, points) -> np.ndarray:
     return map_coordinates(volume, index.T, order=1, mode="nearest")
 
 
+def surface_field(grid: Grid, surface_values, colour_values, isovalue: float):
+    """The isosurface ``surface_values = isovalue`` (vertices in Å, triangles) and ``colour_values`` sampled at
+    the centre of each triangle."""
+    verts, faces = isosurface_mesh(grid, surface_values, isovalue)
+    return verts, faces, sample(grid, colour_values, verts[faces].mean(1))
+
+
+def surface_and_cut_figure(molecules: dict, boxes: dict, planes: dict, isovalue: float, label: str,
+                           dpi: int = 150, column_width: float = 3.1):
+    """Figure 5's layout: one column per molecule, its isosurface coloured by the field above its cut plane.
+
+    Each row has one colour range for all molecules (the 98th percentile of |field| over the row's surfaces, or
+    over its cuts) and one colour bar, so colours compare across molecules.
+
+    Args:
+        molecules: name → :class:`~xatom.molecule.Molecule`.
+        boxes: name → (3D grid, Σ‖r − r_i‖⁻² on it in Å⁻², field on it).
+        planes: name → (2D grid, field on it).
+        isovalue: of Σ‖r − r_i‖⁻², Å⁻².
+        label: colour-bar label with the field's unit.
+
+    Returns:
+        (figure, the cut axes by name, (surface limit, cut limit)).
+    """
+    from matplotlib import cm, colors
+
+    surface_limit = symmetric_limit(np.concatenate(
+        [surface_field(box, surface, field, isovalue)[2] for box, surface, field in boxes.values()]))
+    cut_limit = symmetric_limit(np.concatenate([np.ravel(values) for _, values in planes.values()]))
+    n = len(molecules)
+    fig = plt.figure(figsize=(column_width * n + 1.0, 2 * column_width + 0.4), dpi=dpi)
+    top = [fig.add_subplot(2, n, k + 1, projection="3d") for k in range(n)]
+    bottom = [fig.add_subplot(2, n, n + k + 1) for k in range(n)]
+    for k, (name, mol) in enumerate(molecules.items()):
+        box, surface, field = boxes[name]
+        isosurface_figure(mol, box, surface, field, isovalue, label, limit=surface_limit, ax=top[k], title=name,
+                          colorbar=False)
+        plane, values = planes[name]
+        plane_contours(plane, values, mol, label, ax=bottom[k], limit=cut_limit, colorbar=False)
+        if k:
+            bottom[k].set_ylabel("")
+    fig.subplots_adjust(left=0.05, right=0.9, wspace=0.3, hspace=0.15)
+    cmap = plt.get_cmap(CMAP)
+    for axes, limit, where in ((top, surface_limit, "surface"), (bottom, cut_limit, "cut")):
+        bar = fig.colorbar(cm.ScalarMappable(colors.Normalize(-limit, limit), cmap), ax=axes, shrink=0.8,
+                           pad=0.015, ticks=MaxNLocator(5))
+        bar.set_label(f"{label}\n{where}", fontsize=9)
+    return fig, dict(zip(molecules, bottom)), (surface_limit, cut_limit)
+
+
 def isosurface_figure(molecule: Molecule, grid: Grid, surface_values, colour_values, isovalue: float, label: str,
-                      limit: float | None = None, ax=None, title: str | None = None, view=(35, -60)):
+                      limit: float | None = None, ax=None, title: str | None = None, view=(35, -60),
+                      colorbar: bool = True):
     """Static 3D picture: isosurface of ``surface_values`` coloured by ``colour_values`` (both on ``grid``).
 
     Drawn in the molecule's principal-axes frame (its best plane horizontal), seen from elevation/azimuth
@@ -99,8 +153,7 @@ def isosurface_figure(molecule: Molecule, grid: Grid, surface_values, colour_val
     from matplotlib import cm, colors
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
-    verts, faces = isosurface_mesh(grid, surface_values, isovalue)
-    on_faces = sample(grid, colour_values, verts[faces].mean(1))
+    verts, faces, on_faces = surface_field(grid, surface_values, colour_values, isovalue)
     limit = symmetric_limit(on_faces) if limit is None else float(limit)
     norm = colors.Normalize(-limit, limit)
     cmap = plt.get_cmap(CMAP)
@@ -123,7 +176,8 @@ def isosurface_figure(molecule: Molecule, grid: Grid, surface_values, colour_val
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=10)
-    (fig or ax.figure).colorbar(cm.ScalarMappable(norm, cmap), ax=ax, label=label, shrink=0.6, pad=0.02)
+    if colorbar:
+        (fig or ax.figure).colorbar(cm.ScalarMappable(norm, cmap), ax=ax, label=label, shrink=0.6, pad=0.02)
     return fig or ax.figure
 
 

@@ -23,12 +23,13 @@ import warnings
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import display
 from matplotlib import cm, colors, patheffects
 
 from .. import zoo
 from ..zoo import QM9_MODELS, split_name
 from ..analysis.esp import electrostatic_potential, latent_charges
-from ..analysis.grids import box_grid, molecular_plane, proximity
+from ..analysis.grids import box_grid, molecular_plane, proximity, surface_isovalue
 from ..analysis.probe import LocalChemicalPotential
 from ..data.lookup import molecule_from_text
 from ..domain import DomainNotes, warn_out_of_domain
@@ -207,7 +208,6 @@ class MoleculeExplorer(_Picker):
     def widget(self):
         """The ipywidgets interface (text box, model and fold menus, live view, table)."""
         import ipywidgets as w
-        from IPython.display import display
 
         text = w.Text(value=self.text or "", description="molecule", placeholder="QM9 index or SMILES")
         model = w.Dropdown(options=self.models, value=self.model_name, description="model")
@@ -299,20 +299,32 @@ class FieldExplorer(_Picker):
         plane = molecular_plane(self.molecule.positions, n=n, offset=offset)
         return plane, self.field(plane.points())
 
-    def limit(self, isovalue: float = 3.0) -> float:
-        """Colour limit: the 98th percentile of |field| on the isosurface (cached per field and isovalue)."""
-        key = ("limit", self.field_name, self.probe, self.fold, isovalue)
+    @property
+    def default_isovalue(self) -> float:
+        """Σ‖r − r_i‖⁻² on the molecule's atomic-sphere surface (:func:`~xatom.analysis.grids.surface_isovalue`),
+        to the slider's step of 0.25 Å⁻²."""
+        key = ("isovalue",)
         if key not in self._cache:
-            verts = fields.isosurface_mesh(self.box, self.surface, isovalue)[0]
-            self._cache[key] = fields.symmetric_limit(fields.sample(self.box, self.volume(), verts))
+            self._cache[key] = round(4 * surface_isovalue([self.molecule])) / 4
         return self._cache[key]
 
-    def view(self, isovalue: float = 3.0, width: int = 420, height: int = 320):
+    def limit(self, isovalue: float | None = None) -> float:
+        """Colour limit: the 98th percentile of |field| on the isosurface (cached per field and isovalue)."""
+        isovalue = self.default_isovalue if isovalue is None else isovalue
+        key = ("limit", self.field_name, self.probe, self.fold, isovalue)
+        if key not in self._cache:
+            on_faces = fields.surface_field(self.box, self.surface, self.volume(), isovalue)[2]
+            self._cache[key] = fields.symmetric_limit(on_faces)
+        return self._cache[key]
+
+    def view(self, isovalue: float | None = None, width: int = 420, height: int = 320):
+        isovalue = self.default_isovalue if isovalue is None else isovalue
         return fields.isosurface_view(self.molecule, self.box, self.surface, self.volume(), isovalue,
                                       self.limit(isovalue), width, height)
 
-    def static_figure(self, isovalue: float = 3.0, offset: float = 0.0):
+    def static_figure(self, isovalue: float | None = None, offset: float = 0.0):
         """Isosurface coloured by the field (left) and the contour plot of the cut plane (right)."""
+        isovalue = self.default_isovalue if isovalue is None else isovalue
         fig = plt.figure(figsize=(10.5, 4.2))
         grid = fig.add_gridspec(1, 2, width_ratios=(1, 1.1), wspace=0.3)
         limit = self.limit(isovalue)
@@ -332,7 +344,7 @@ class FieldExplorer(_Picker):
         field = w.Dropdown(options=list(self.FIELDS), value=self.field_name, description="field")
         probe = w.Dropdown(options=["H", "C", "N", "O", "F"], value=self.probe, description="probe")
         offset = w.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.25, description="cut (Å)")
-        iso = w.FloatSlider(value=3.0, min=1.0, max=6.0, step=0.25, description="isovalue")
+        iso = w.FloatSlider(value=self.default_isovalue, min=1.0, max=6.0, step=0.25, description="isovalue")
         status, live, cut = w.HTML(), w.Output(), w.Output()
 
         def draw_live(*_):
@@ -345,7 +357,8 @@ class FieldExplorer(_Picker):
             with cut:
                 plane, values = self.cut(offset.value)
                 fig = fields.plane_contours(plane, values, self.molecule, self.label)
-                plt.show(fig)
+                display(fig)  # any backend (plt.show(fig) works only inline)
+                plt.close(fig)
 
         def redraw(*_):
             ok = self.select(text.value)
@@ -430,7 +443,8 @@ class EmbeddingExplorer:
             out.clear_output(wait=True)
             with out:
                 fig = self.static_figure()
-                plt.show(fig)
+                display(fig)  # any backend (plt.show(fig) works only inline)
+                plt.close(fig)
 
         for control in (source, first, second, groups):
             control.observe(redraw, names="value")
