@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+
+from .tasks import TASKS, task, task_of_key
 from pathlib import Path
 
 
@@ -27,8 +29,7 @@ def _train(args):
                          lr_patience=args.lr_patience, early_stop_patience=args.early_stop_patience,
                          energy_partition=args.energy_partition, lr_schedule=args.lr_schedule,
                          warmup_epochs=args.warmup_epochs, decay_epochs=args.decay_epochs, ema_decay=args.ema_decay)
-    what = "crystals" if args.dataset == "crystals" else target
-    run_dir = Path(args.run_dir or f"runs/{args.model}-{what}-fold{args.fold}")
+    run_dir = Path(args.run_dir or f"runs/{args.model}-{task(target).zoo_name}-fold{args.fold}")
     resume = (run_dir / "config.json").exists()
     result = train(run_dir, None if resume and args.resume_any else cfg, max_minutes=args.max_minutes,
                    device=args.device, keep_epoch_weights=args.keep_epoch_weights)
@@ -44,15 +45,14 @@ def _evaluate(args):
     if args.threads:
         torch.set_num_threads(args.threads)
     model = load_model(args.checkpoint)
-    dataset = "crystals" if model.target == "formation_energy_ev_per_atom" else "qm9"
-    data, split = load_dataset(dataset, model.split_info["fold"])
+    what = task_of_key(model.target)
+    data, split = load_dataset(what.dataset, model.split_info["fold"])
     if split.sha256 != model.split_info["sha256"]:
         print(f"warning: {args.checkpoint} was trained on another version of split fold "
               f"{model.split_info['fold']}", file=sys.stderr)
     rows = data.rows_of(getattr(split, args.split))
     metrics = evaluate(model.to(args.device), data, rows, device=args.device)
-    unit = {"energy_kcal": "kcal/mol", "dipole_debye": "Debye", "formation_energy_ev_per_atom": "eV/atom"}[model.target]
-    print(json.dumps({"checkpoint": str(args.checkpoint), "split": args.split, "unit": unit, **metrics}))
+    print(json.dumps({"checkpoint": str(args.checkpoint), "split": args.split, "unit": what.unit, **metrics}))
 
 
 def _table(args):
@@ -186,10 +186,10 @@ def main(argv=None):
 
     t = sub.add_parser("train", help="train (or resume) a model on the split of a fold (QM9 or crystals)")
     t.add_argument("--model", choices=["schnet", "bp"], required=True)
-    t.add_argument("--target", choices=["energy", "dipole"], help="QM9 target (crystals: formation energy)")
+    t.add_argument("--target", choices=[spec.name for spec in TASKS.values() if spec.dataset == "qm9"], help="QM9 target (crystals: formation energy)")
     t.add_argument("--energy-partition", choices=["atom", "element"], default="atom",
                    help="energy models: the paper's one mean per atom (atom) or per-element baselines (element)")
-    t.add_argument("--dataset", choices=["qm9", "crystals"], default="qm9",
+    t.add_argument("--dataset", choices=sorted({spec.dataset for spec in TASKS.values()}), default="qm9",
                    help="QM9 molecules, or the periodic crystal set of data/crystals (notebook 07)")
     t.add_argument("--fold", type=int, default=0)
     t.add_argument("--run-dir", help="folder of the run (default runs/MODEL-TARGET-foldK); resumes if it exists")

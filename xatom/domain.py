@@ -41,6 +41,7 @@ import torch
 
 from . import elements
 from .errors import CoordinateRangeError, OutOfDomainError, OutOfDomainWarning, UnknownElementError
+from .tasks import task
 
 MAX_COORDINATE_ANGSTROM = 1e9
 """Largest |coordinate| accepted, Å: float64 resolves 1.2e-7 Å there, so recentring keeps bond lengths exact."""
@@ -89,9 +90,10 @@ def training_domain(model) -> TrainingDomain:
     baseline (the least-squares fit leaves absent elements at exactly 0).
     """
     target = model.config["target"]
-    if target in ("energy", "dipole"):
+    dataset = task(target).dataset
+    if dataset == "qm9":
         return QM9
-    if target == "formation_energy":
+    if dataset == "crystals":
         trained = np.flatnonzero(model.head.baseline_ev.detach().cpu().numpy())
         return TrainingDomain("the crystal set", tuple(int(z) for z in trained), periodic=True)
     raise ValueError(f"no training domain known for target {target!r}")

@@ -31,6 +31,7 @@ from .models import AtomisticModel, model_config
 from .models.atomistic import LEGACY_ENERGY_PARTITION
 from .models.cfconv import cfconv_path
 from .models.schnet import SchNet
+from .tasks import TASKS, task
 
 
 LR_SCHEDULES = ("plateau", "cosine")
@@ -73,6 +74,8 @@ class TrainingConfig:
     None for every other target."""
 
     def __post_init__(self):
+        if task(self.target).dataset != self.dataset:
+            raise ValueError(f"target {self.target!r} trains on {task(self.target).dataset!r}, not on {self.dataset!r}")
         if self.target != "energy":
             self.energy_partition = None
         if self.lr_schedule not in LR_SCHEDULES:
@@ -312,7 +315,7 @@ def prepare_model(cfg: TrainingConfig, data, train_rows) -> AtomisticModel:
     """A freshly initialised model with its data-dependent statistics fitted on the training rows."""
     torch.manual_seed(cfg.seed)
     model = AtomisticModel(cfg.model_config())
-    if cfg.target in ("energy", "formation_energy"):
+    if task(cfg.target).latent.startswith("atomic_energy"):  # sums of atomic energies: fit the baseline
         starts, ends = data.offsets[train_rows], data.offsets[train_rows + 1]
         idx = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
         model.head.fit_baseline(data.numbers[idx], np.concatenate([[0], np.cumsum(ends - starts)]),
@@ -501,7 +504,7 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
                     csv.writer(f).writerow([epoch, f"{lr:.3g}", f"{train_mae:.5f}", f"{val['mae']:.5f}",
                                             f"{val['rmse']:.5f}", f"{wall + time.time() - t_start:.1f}"])
             if improved:
-                if target == "dipole_debye":
+                if target == TASKS["dipole"].key:
                     fix_charge_sign(shipped, data, val_rows[:2000], device)
                 if dist.is_main:
                     save_checkpoint(run_dir / "best.pt", shipped, split.sha256, cfg.fold,
@@ -566,7 +569,7 @@ def fix_charge_sign(model: AtomisticModel, data, rows, device="cpu"):
     res = predict(model, QM9Batches(data, rows, 500, model.cutoff, (), False).epoch(0), device)
     starts, ends = data.offsets[rows], data.offsets[rows + 1]
     Z = np.concatenate([data.numbers[a:b] for a, b in zip(starts, ends)])
-    model.head.fix_sign(torch.as_tensor(res["charge_e"]), torch.as_tensor(Z.astype(np.int64)))
+    model.head.fix_sign(torch.as_tensor(res[TASKS["dipole"].latent]), torch.as_tensor(Z.astype(np.int64)))
     model.train()
 
 
@@ -593,7 +596,7 @@ def average_run(run_dir: str | Path, last: int, device: str = "cpu") -> dict:
     cfg = json.loads((run_dir / "config.json").read_text())
     data, split = load_dataset(cfg.get("dataset", "qm9"), cfg["fold"])
     val_rows = data.rows_of(split.val)
-    if model.target == "dipole_debye":
+    if model.target == TASKS["dipole"].key:
         fix_charge_sign(model, data, val_rows[:2000], device)
     val = evaluate(model, data, val_rows, device=device)
     save_checkpoint(run_dir / "averaged.pt", model, split.sha256, cfg["fold"],

@@ -17,6 +17,7 @@ from .checkpoint import load_model, read_checkpoint
 from .device import default_device, resolve_device
 from .errors import CheckpointMismatchError
 from .paths import DATA_DIR, missing_data
+from .tasks import task, task_of_zoo_name
 
 MODELS_DIR = DATA_DIR / "models"
 
@@ -48,10 +49,6 @@ def available() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-TARGET_OF_NAME = {"energy": "energy", "dipole": "dipole", "crystals": "formation_energy"}
-"""Second part of a model name → its target ("schnet-crystals" predicts formation energies of crystals)."""
-
-
 QM9_MODELS = ("schnet-energy-elementref", "bp-energy-elementref", "schnet-dipole", "bp-dipole")
 """The QM9 models that the widgets, the molecule report and the notebooks use by default. Both energy models are
 the per-element ones, so that SchNet and Behler–Parrinello are compared in one gauge and with three folds each,
@@ -70,8 +67,7 @@ def split_name(name: str) -> tuple[str, str, bool]:
 def model_name(kind: str, target: str, energy_partition: str | None = None) -> str:
     """Zoo name of a model, by one rule: ``KIND-TARGET`` ("crystals" for the crystal formation energy), with
     ``-elementref`` for energy models in the per-element partition (``"schnet-energy"`` is the paper's)."""
-    what = "crystals" if target == "formation_energy" else target
-    return f"{kind}-{what}" + ("-elementref" if energy_partition == "element" else "")
+    return f"{kind}-{task(target).zoo_name}" + ("-elementref" if energy_partition == "element" else "")
 
 
 def load(name: str, fold: int = 0, device=None):
@@ -90,7 +86,7 @@ def load(name: str, fold: int = 0, device=None):
         have = ", ".join(f"{r.name} fold {r.fold}" for r in available().itertuples()) or "none"
         raise FileNotFoundError(f"no shipped model {name!r} fold {fold} (have: {have})")
     kind, what, elementref = split_name(name)
-    model = load_model(path, model=kind, target=TARGET_OF_NAME.get(what, what))
+    model = load_model(path, model=kind, target=task_of_zoo_name(what).name)
     if elementref and model.energy_partition != "element":
         raise CheckpointMismatchError(f"{path} holds an energy model in the {model.energy_partition!r} partition, "
                                       f"but the name {name!r} says per-element")

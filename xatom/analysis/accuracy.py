@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..tasks import TASKS
+
 PAPER_TABLE1 = {
     ("bp", "energy"): (0.77, 1.32),
     ("bp", "dipole"): (0.073, 0.118),
@@ -12,7 +14,8 @@ PAPER_TABLE1 = {
 }
 """(MAE, RMSE) of the paper's models trained on 100k QM9 molecules: kcal/mol for energies, Debye for dipoles."""
 
-UNITS = {"energy": "kcal/mol", "dipole": "D"}
+UNITS = {name: TASKS[name].unit for name in ("energy", "dipole")}
+"""Unit of each QM9 target (from :data:`xatom.tasks.TASKS`)."""
 
 ACCURACY_BARS = {"schnet-energy": 0.40, "schnet-dipole": 0.038, "bp-energy": 0.77, "bp-dipole": 0.086}
 """The project's bars on the fold-0 test MAE (issue 14; kcal/mol, D); energies in the paper's partition."""
@@ -51,7 +54,7 @@ def table1(results: dict) -> pd.DataFrame:
         kind, target, elementref = split_name(name)
         mae, rmse = mae_rmse(pred, ref)
         paper_mae, paper_rmse = PAPER_TABLE1[(kind, target)]
-        digits = 2 if target == "energy" else 3
+        digits = TASKS[target].digits
         partition = ("per-element" if elementref else "paper") if target == "energy" else "-"
         rows.append({"model": ARCHITECTURES[kind], "property": target, "partition": partition,
                      "unit": UNITS[target], "MAE": round(mae, digits), "RMSE": round(rmse, digits),

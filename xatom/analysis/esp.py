@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import CheckpointMismatchError, ImplausibleValueError, NonFiniteError, ShapeError
 from ..inference import latent_values
+from ..tasks import TASKS
 from ..units import COULOMB_KCAL_ANGSTROM, EV_TO_KCAL_PER_MOL
 
 MIN_DISTANCE_ANGSTROM = 1e-3
@@ -36,7 +37,7 @@ def latent_charges(model, molecule, strict: bool = False) -> np.ndarray:
     Raises:
         CheckpointMismatchError: ``model`` is not a dipole model (an energy model's latent energies are no charges).
     """
-    if model.latent != "charge_e":
+    if model.latent != TASKS["dipole"].latent:
         raise CheckpointMismatchError(f"the ESP needs the latent charges (charge_e) of a dipole model; this "
                                       f"{model.kind} model predicts {model.target} with latent {model.latent}")
     return latent_values(model, molecule, strict)
@@ -109,7 +110,7 @@ def sign_near_atoms(molecule, charges, elements=("H", "N", "O", "F"), distance: 
         atoms = np.where(symbols == el)[0]
         if atoms.size == 0:
             continue
-        esp = electrostatic_potential(outward_points(molecule.positions, atoms, distance), molecule.positions, charges)
+        esp = electrostatic_potential(outward_points(molecule.numbers, molecule.positions, atoms, distance), molecule.positions, charges)
         rows.append({"element": el, "atoms": int(atoms.size), "mean_esp_kcal": float(esp.mean()),
                      "positive_fraction": float((esp > 0).mean())})
     return pd.DataFrame(rows)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import NonFiniteError, ShapeError
+from ..tasks import TASKS
 from .esp import electrostatic_potential
 
 
@@ -128,12 +129,12 @@ def model_charges(model, reference, strict: bool = False) -> dict:
     from ..errors import CheckpointMismatchError
     from ..inference import predict_molecules
 
-    if model.latent != "charge_e":
+    if model.latent != TASKS["dipole"].latent:
         raise CheckpointMismatchError(f"the ESP needs the latent charges (charge_e) of a dipole model; this "
                                       f"{model.kind} model predicts {model.target} with latent {model.latent}")
     names = reference.names
     out = predict_molecules(model, [reference[name].molecule for name in names], strict=strict)
-    return dict(zip(names, out["charge_e"]))
+    return dict(zip(names, out[TASKS["dipole"].latent]))
 
 
 def qm9_mulliken_charges(reference, data) -> dict:

@@ -16,12 +16,10 @@ from ..errors import CheckpointMismatchError
 from ..inference import predict_molecules
 from ..models.atomistic import DEFAULT_CONFIG
 from ..molecule import Molecule
+from ..tasks import TASKS, task_of_zoo_name
 from ..zoo import QM9_MODELS, split_name
 
 MODELS = QM9_MODELS
-UNITS = {"energy": "kcal/mol", "dipole": "D"}
-TARGETS = {"energy": "energy_kcal", "dipole": "dipole_debye"}
-"""Second part of a model name → the target its model must predict."""
 
 
 def domain_warnings(molecule: Molecule, cutoff: float = DEFAULT_CONFIG["schnet"]["cutoff"]) -> list[str]:
@@ -37,7 +35,7 @@ def domain_warnings(molecule: Molecule, cutoff: float = DEFAULT_CONFIG["schnet"]
 def _load(load, name: str, fold: int):
     """``load(name, fold)``, checked to predict what ``name`` says (an energy model is no dipole model)."""
     model = load(name, fold)
-    want = TARGETS[split_name(name)[1]]
+    want = task_of_zoo_name(split_name(name)[1]).key
     if getattr(model, "target", None) != want:
         raise CheckpointMismatchError(f"load({name!r}, {fold}) gave a model that predicts "
                                       f"{getattr(model, 'target', type(model).__name__)!r}, but {name} must predict "
@@ -66,7 +64,7 @@ def predictions(molecule: Molecule, load, folds=None, strict: bool = False) -> p
                 model = _load(load, name, fold)
                 values[fold] = float(predict_molecules(model, molecule, strict=strict)[model.target][0])
             v = np.array(list(values.values()))
-            rows.append({"model": kind, "property": what, "unit": UNITS[what], "mean": v.mean(),
+            rows.append({"model": kind, "property": what, "unit": TASKS[what].unit, "mean": v.mean(),
                          "spread across folds": v.std(ddof=1) if v.size > 1 else np.nan, "folds": len(v)})
     warn_out_of_domain(notes.notes)  # one warning for the table (DomainNotes drops repeats)
     return pd.DataFrame(rows)

@@ -27,6 +27,7 @@ from ..elements import atomic_number
 from ..errors import NonFiniteError, ShapeError
 from ..molecule import Molecule
 from ..neighbors import Pairs
+from ..tasks import TASKS
 
 
 class LocalChemicalPotential:
@@ -43,7 +44,7 @@ class LocalChemicalPotential:
     """
 
     def __init__(self, model, molecule: Molecule, chunk_size: int = 8192, strict: bool = False):
-        if getattr(model, "kind", None) != "schnet" or model.target != "energy_kcal":
+        if getattr(model, "kind", None) != "schnet" or model.target != TASKS["energy"].key:
             raise ValueError("the probe needs a SchNet energy model (a Behler–Parrinello model has no "
                              f"interaction layers to feed a probe); got {getattr(model, 'kind', type(model).__name__)} "
                              f"for {getattr(model, 'target', '?')}")
@@ -119,9 +120,9 @@ GRADIENT_STEP_ANGSTROM = 0.02
 
 def element_bonds(molecule: Molecule, elements=("C", "C")) -> np.ndarray:
     """Bonded pairs ``(i, j)``, ``i < j``, between atoms of the two given elements (default: the C–C bonds), by
-    the project's one distance rule (:func:`xatom.analysis.partitioning.bonded_pairs`: 1.15 × the sum of covalent
-    radii, 1.75 Å for C–C). Returns an integer array of shape ``(n_bonds, 2)``."""
-    from .partitioning import bonded_pairs
+    the project's one bond rule (:func:`xatom.bonds.bonded_pairs`: 1.15 × the sum of covalent radii, 1.75 Å for
+    C–C). Returns an integer array of shape ``(n_bonds, 2)``."""
+    from ..bonds import bonded_pairs
 
     za, zb = (atomic_number(e) if isinstance(e, str) else int(e) for e in elements)
     pairs = bonded_pairs(molecule.numbers, molecule.positions)

@@ -23,10 +23,11 @@ from .. import elements
 from ..errors import DataFormatError
 from ..molecule import Molecule
 from ..paths import DATA_DIR, missing_data
+from ..tasks import TASKS
 from .splits import Split
 
 CRYSTAL_FILE = DATA_DIR / "crystals" / "crystals.npz"
-TARGET = "formation_energy_ev_per_atom"
+TARGET = TASKS["formation_energy"].key
 
 
 @dataclass

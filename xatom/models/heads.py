@@ -25,6 +25,7 @@ from torch import nn
 
 from ..batch import Batch
 from ..elements import MASSES
+from ..tasks import TASKS
 from ..units import E_ANGSTROM_TO_DEBYE
 
 
@@ -66,8 +67,8 @@ class EnergyHead(nn.Module):
             (Ê_i = b_Z + s·y_i with a least-squares per-element b_Z); see the module docstring.
     """
 
-    target = "energy_kcal"
-    latent = "atomic_energy_kcal"
+    target = TASKS["energy"].key
+    latent = TASKS["energy"].latent
 
     def __init__(self, max_z: int = 94, partition: str = "atom"):
         super().__init__()
@@ -109,8 +110,8 @@ class EnergyHead(nn.Module):
 class DipoleHead(nn.Module):
     """Dipole moment from latent partial charges q̂_i (e) that sum to zero in every molecule."""
 
-    target = "dipole_debye"
-    latent = "charge_e"
+    target = TASKS["dipole"].key
+    latent = TASKS["dipole"].latent
 
     def __init__(self, max_z: int = 94):
         super().__init__()
@@ -145,8 +146,8 @@ class EnergyPerAtomHead(nn.Module):
     the baseline leaves. The mean over the cell's atoms makes the prediction independent of the cell size.
     """
 
-    target = "formation_energy_ev_per_atom"
-    latent = "atomic_energy_ev"
+    target = TASKS["formation_energy"].key
+    latent = TASKS["formation_energy"].latent
 
     def __init__(self, max_z: int = 94):
         super().__init__()
