@@ -67,3 +67,22 @@ def test_train_without_target_on_qm9_says_so(tmp_path):
 def test_table_refuses_an_empty_test_set():
     with pytest.raises(SystemExit, match="--n-test must lie between 1 and 20831"):
         main(["table", "--n-test", "0"])
+
+
+def test_train_options_are_the_config_fields_with_their_defaults():
+    """`xatom train` makes one option per TrainingConfig field; a new field needs no CLI edit and no default is
+    written twice (only --model is required and --target has none: QM9 runs name it)."""
+    import argparse
+    from dataclasses import MISSING, fields
+
+    from xatom.cli import _add_config_options
+    from xatom.training import TrainingConfig
+
+    parser = argparse.ArgumentParser()
+    _add_config_options(parser)
+    args = parser.parse_args(["--model", "bp", "--lr-decay", "0.25", "--min-lr", "1e-7", "--decay-epochs", "3"])
+    for f in fields(TrainingConfig):
+        default = f.default_factory() if f.default is MISSING else f.default
+        given = {"model": "bp", "lr_decay": 0.25, "min_lr": 1e-7, "decay_epochs": 3.0, "target": None,
+                 "architecture": None}
+        assert getattr(args, f.name) == given.get(f.name, default), f.name

@@ -16,24 +16,66 @@ def _train(args):
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    try:
-        arch = json.loads(args.architecture) if args.architecture else {}
-    except json.JSONDecodeError as err:
-        raise ValueError(f"--architecture is not JSON ({err}), e.g. '{{\"n_interactions\": 3}}'") from None
     target = "formation_energy" if args.dataset == "crystals" else args.target
     if target is None:
         raise SystemExit("xatom train: --target energy|dipole is required for QM9")
-    cfg = TrainingConfig(model=args.model, target=target, dataset=args.dataset, fold=args.fold,
-                         batch_size=args.batch_size, lr=args.lr,
-                         max_epochs=args.max_epochs, seed=args.seed, n_train=args.n_train, architecture=arch,
-                         lr_patience=args.lr_patience, early_stop_patience=args.early_stop_patience,
-                         energy_partition=args.energy_partition, lr_schedule=args.lr_schedule,
-                         warmup_epochs=args.warmup_epochs, decay_epochs=args.decay_epochs, ema_decay=args.ema_decay)
+    cfg = TrainingConfig(**{**{name: getattr(args, name) for name in _config_fields()}, "target": target,
+                            "architecture": _json_object(args.architecture)})
     run_dir = Path(args.run_dir or f"runs/{args.model}-{task(target).zoo_name}-fold{args.fold}")
     resume = (run_dir / "config.json").exists()
     result = train(run_dir, None if resume and args.resume_any else cfg, max_minutes=args.max_minutes,
                    device=args.device, keep_epoch_weights=args.keep_epoch_weights)
     print(json.dumps(result))
+
+
+def _config_fields() -> list[str]:
+    from dataclasses import fields
+
+    from .training import TrainingConfig
+
+    return [f.name for f in fields(TrainingConfig)]
+
+
+def _json_object(text: str | None) -> dict:
+    """``--architecture``'s JSON object ({} when not given); bad JSON is one line naming the problem."""
+    if text is None:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"--architecture is not JSON ({err}), e.g. '{{\"n_interactions\": 3}}'") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"--architecture must be a JSON object, e.g. '{{\"n_interactions\": 3}}', not {text!r}")
+    return value
+
+
+def _add_config_options(parser):
+    """One option per :class:`~xatom.training.TrainingConfig` field, its type, default, choices and help read from
+    the dataclass (the one place they are written). ``--model`` is required and ``--target`` has no default: QM9
+    runs name theirs, crystal runs (``--dataset crystals``) predict formation energies."""
+    import typing
+    from dataclasses import MISSING, fields
+
+    from .training import TrainingConfig
+
+    hints = typing.get_type_hints(TrainingConfig)
+    for f in fields(TrainingConfig):
+        meta = dict(f.metadata)
+        kind = next(a for a in typing.get_args(hints[f.name]) if a is not type(None)) if typing.get_args(
+            hints[f.name]) else hints[f.name]
+        option = {"type": str if kind is dict else kind, "help": meta.get("help")}  # JSON read by _train
+        if "choices" in meta:
+            option["choices"] = list(meta["choices"])
+        if f.name == "model":
+            option["required"] = True
+        elif kind is dict:
+            option["default"] = None
+        elif f.name == "target":
+            option.update(default=None, help="QM9 target (crystals: formation energy)",
+                          choices=[t.name for t in TASKS.values() if t.dataset == "qm9"])
+        else:
+            option["default"] = f.default_factory() if f.default is MISSING else f.default
+        parser.add_argument("--" + f.name.replace("_", "-"), **option)
 
 
 def _evaluate(args):
@@ -185,31 +227,9 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train (or resume) a model on the split of a fold (QM9 or crystals)")
-    t.add_argument("--model", choices=["schnet", "bp"], required=True)
-    t.add_argument("--target", choices=[spec.name for spec in TASKS.values() if spec.dataset == "qm9"], help="QM9 target (crystals: formation energy)")
-    t.add_argument("--energy-partition", choices=["atom", "element"], default="atom",
-                   help="energy models: the paper's one mean per atom (atom) or per-element baselines (element)")
-    t.add_argument("--dataset", choices=sorted({spec.dataset for spec in TASKS.values()}), default="qm9",
-                   help="QM9 molecules, or the periodic crystal set of data/crystals (notebook 07)")
-    t.add_argument("--fold", type=int, default=0)
+    _add_config_options(t)
     t.add_argument("--run-dir", help="folder of the run (default runs/MODEL-TARGET-foldK); resumes if it exists")
-    t.add_argument("--batch-size", type=int, default=100)
-    t.add_argument("--lr", type=float, default=5e-4)
-    t.add_argument("--lr-patience", type=int, default=4, help="epochs without improvement before halving the lr")
-    t.add_argument("--early-stop-patience", type=int, default=12)
-    t.add_argument("--lr-schedule", choices=["plateau", "cosine"], default="plateau",
-                   help="halve on plateau (with early stop), or warm-up, hold and cosine decay ending at --max-epochs")
-    t.add_argument("--warmup-epochs", type=float, default=0.0, help="cosine: linear warm-up length in epochs")
-    t.add_argument("--decay-epochs", type=float,
-                   help="cosine: decay over the last this many epochs, holding the lr before (default: all after "
-                        "the warm-up)")
-    t.add_argument("--ema-decay", type=float,
-                   help="validate and ship an exponential moving average of the weights (per step, e.g. 0.999)")
-    t.add_argument("--max-epochs", type=int, default=1000)
     t.add_argument("--max-minutes", type=float, help="save and stop after this many minutes")
-    t.add_argument("--n-train", type=int, help="train on a random subset of this size (quick models)")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--architecture", help='JSON overrides, e.g. \'{"n_interactions": 3}\'')
     t.add_argument("--resume-any", action="store_true", help="resume the run in --run-dir whatever its options")
     t.add_argument("--keep-epoch-weights", action="store_true",
                    help="also keep each epoch's weights in RUN_DIR/epochs (for xatom average)")

@@ -29,6 +29,7 @@ from .device import model_device
 from .errors import CheckpointMismatchError
 from .models import AtomisticModel, model_config
 from .models.atomistic import LEGACY_ENERGY_PARTITION
+from .models.heads import ENERGY_PARTITIONS
 from .models.cfconv import cfconv_path
 from .models.schnet import SchNet
 from .tasks import TASKS, task
@@ -46,30 +47,41 @@ class TrainingConfig:
     ``warmup_epochs``, holds ``lr``, and decays to ``min_lr`` along a cosine over the last ``decay_epochs``
     (default: all epochs after the warm-up) that ends with epoch ``max_epochs`` (the budget), step by step.
     With a hold, the budget can be fixed late: the held part is the same computation as a plateau run whose
-    learning rate has not yet been halved. ``ema_decay`` (e.g. 0.999, per step): validate, keep and ship the exponential moving
-    average of the weights instead of the weights themselves.
+    learning rate has not yet been halved. ``ema_decay`` (e.g. 0.999, per step): validate, keep and ship the
+    exponential moving average of the weights instead of the weights themselves. Each field's ``metadata`` gives
+    its command-line help and choices (``xatom train`` makes one option per field).
     """
 
-    model: str = "schnet"
-    target: str = "energy"
-    dataset: str = "qm9"
-    fold: int = 0
-    batch_size: int = 100
-    lr: float = 5e-4
-    lr_decay: float = 0.5
-    lr_patience: int = 4
-    min_lr: float = 1e-6
-    early_stop_patience: int = 12
-    max_epochs: int = 1000
-    seed: int = 0
-    n_train: int | None = None
-    checkpoint_minutes: float = 5.0
-    architecture: dict = field(default_factory=dict)
-    lr_schedule: str = "plateau"
-    warmup_epochs: float = 0.0
-    decay_epochs: float | None = None
-    ema_decay: float | None = None
-    energy_partition: str | None = "atom"
+    model: str = field(default="schnet", metadata={"choices": ("schnet", "bp"),
+                                                   "help": "SchNet or Behler–Parrinello (atom-centred symmetry functions)"})
+    target: str = field(default="energy", metadata={"choices": tuple(TASKS)})
+    dataset: str = field(default="qm9", metadata={"choices": tuple(sorted({t.dataset for t in TASKS.values()})),
+                                                  "help": "QM9 molecules, or the periodic crystal set of data/crystals"})
+    fold: int = field(default=0, metadata={"help": "fold of the shared split (its train and validation molecules)"})
+    batch_size: int = field(default=100, metadata={"help": "molecules per step"})
+    lr: float = field(default=5e-4, metadata={"help": "Adam learning rate (peak of a cosine schedule)"})
+    lr_decay: float = field(default=0.5, metadata={"help": "plateau: factor applied to the lr on a plateau"})
+    lr_patience: int = field(default=4, metadata={"help": "plateau: epochs without improvement before the decay"})
+    min_lr: float = field(default=1e-6, metadata={"help": "the lr never goes below this; cosine: its end"})
+    early_stop_patience: int = field(default=12, metadata={"help": "plateau: epochs without improvement to stop"})
+    max_epochs: int = field(default=1000, metadata={"help": "epochs at most; cosine: the budget"})
+    seed: int = field(default=0, metadata={"help": "initial weights, batch order and --n-train draw"})
+    n_train: int | None = field(default=None, metadata={"help": "train on a seeded random subset of this size"})
+    checkpoint_minutes: float = field(default=5.0, metadata={"help": "minutes between resume checkpoints"})
+    architecture: dict = field(default_factory=dict, metadata={
+        "help": 'model overrides as JSON, e.g. \'{"n_interactions": 3}\''})
+    lr_schedule: str = field(default="plateau", metadata={
+        "choices": LR_SCHEDULES, "help": "halve on plateau (with early stop), or warm-up, hold and cosine decay "
+                                         "ending at --max-epochs"})
+    warmup_epochs: float = field(default=0.0, metadata={"help": "cosine: linear warm-up length in epochs"})
+    decay_epochs: float | None = field(default=None, metadata={
+        "help": "cosine: decay over the last this many epochs, holding the lr before (default: all after the "
+                "warm-up)"})
+    ema_decay: float | None = field(default=None, metadata={
+        "help": "validate and ship an exponential moving average of the weights (per step, e.g. 0.999)"})
+    energy_partition: str | None = field(default="atom", metadata={
+        "choices": ENERGY_PARTITIONS,
+        "help": "energy models: the paper's one mean per atom (atom) or per-element baselines (element)"})
     """QM9 energy models: "atom" (the paper's one mean per atom) or "element" (per-element baselines);
     None for every other target."""
 
