@@ -6,8 +6,8 @@ import pytest
 
 import xatom
 from physics import random_rotation
-from xatom.analysis.grids import (Grid, box_grid, molecular_plane, principal_axes, proximity, surface_isovalue,
-                                 surface_sign_patches)
+from xatom.analysis.grids import (Grid, box_grid, molecular_plane, outward_points, principal_axes, proximity,
+                                 surface_isovalue, surface_sign_patches)
 from xatom.errors import DataFormatError, GridError, NonFiniteError, ShapeError
 from xatom.viz.cube import read_cube, write_cube
 from xatom.viz.fields import isosurface_mesh, sample
@@ -196,3 +196,23 @@ def test_surface_isovalue_rises_with_neighbours_and_turns_with_the_molecule(wate
     assert value > 1 / 1.4 ** 2  # O alone on its 1.4 Å sphere; the hydrogens add to every point
     turned = xatom.Molecule(water.numbers, water.positions @ random_rotation(5).T + 3.0)
     assert surface_isovalue([turned]) == pytest.approx(value, rel=1e-2)  # the sphere points are fixed in space
+
+
+def test_outward_points_point_away_from_the_bonded_neighbours(water, glycine):
+    o, h1, h2 = water.positions
+    points = outward_points(water.numbers, water.positions, [1, 2, 0], distance=1.0)
+    # an H's only bonded neighbour is the O (the H–H contact, 1.51 Å, is no bond): the point continues O→H
+    np.testing.assert_allclose(points[0], h1 + (h1 - o) / np.linalg.norm(h1 - o), atol=1e-12)
+    np.testing.assert_allclose(points[1], h2 + (h2 - o) / np.linalg.norm(h2 - o), atol=1e-12)
+    bisector = o - (h1 + h2) / 2
+    np.testing.assert_allclose(points[2], o + bisector / np.linalg.norm(bisector), atol=1e-12)
+    # every point is `distance` from its atom and turns with the molecule
+    atoms = np.arange(glycine.n_atoms)
+    p = outward_points(glycine.numbers, glycine.positions, atoms, distance=1.3)
+    np.testing.assert_allclose(np.linalg.norm(p - glycine.positions, axis=1), 1.3)
+    rot = random_rotation(4)
+    np.testing.assert_allclose(outward_points(glycine.numbers, glycine.positions @ rot.T, atoms, 1.3), p @ rot.T,
+                               atol=1e-10)
+    # an atom without bonded neighbours: away from the centroid
+    lone = outward_points([6, 6], [[0, 0, 0], [3, 0, 0]], [1])
+    np.testing.assert_allclose(lone, [[4, 0, 0]])

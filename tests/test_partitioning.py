@@ -5,6 +5,7 @@ import pytest
 
 import xatom
 from xatom.analysis import partitioning as P
+from xatom.bonds import bonded_pairs
 from xatom.units import E_ANGSTROM_TO_DEBYE
 
 
@@ -177,6 +178,6 @@ def test_bonded_pairs_is_the_rule_of_neighbour_counts(tiny):
     n_nb, _ = P.neighbour_counts(tiny, np.arange(len(tiny)))
     for m in range(len(tiny)):
         a, b = tiny.offsets[m], tiny.offsets[m + 1]
-        pairs = P.bonded_pairs(tiny.numbers[a:b], tiny.positions[a:b])
+        pairs = bonded_pairs(tiny.numbers[a:b], tiny.positions[a:b])
         assert (pairs[:, 0] < pairs[:, 1]).all()
         np.testing.assert_array_equal(np.bincount(pairs.ravel(), minlength=b - a), n_nb[a:b])

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 import torch
 
+from .elements import MAX_Z
 from .errors import NonFiniteError, ShapeError, UnknownElementError
 from .neighbors import Pairs, molecule_pairs, periodic_pairs
 
@@ -73,8 +74,8 @@ def _check(Z: torch.Tensor, R: torch.Tensor):
         raise ShapeError(f"positions must have shape ({Z.shape[0]}, 3), got {tuple(R.shape)}")
     if not torch.isfinite(R).all():
         raise NonFiniteError("positions contain NaN or infinite values")
-    if Z.numel() and (Z.min() < 1 or Z.max() > 94):
-        raise UnknownElementError(f"atomic numbers must be in 1 … 94, got {sorted(set(Z.tolist()))}")
+    if Z.numel() and (Z.min() < 1 or Z.max() > MAX_Z):
+        raise UnknownElementError(f"atomic numbers must be in 1 … {MAX_Z}, got {sorted(set(Z.tolist()))}")
 
 
 def batch_from_arrays(numbers: np.ndarray, positions: np.ndarray, offsets: np.ndarray, rows: np.ndarray,

@@ -212,24 +212,31 @@ def proximity_max(points, positions) -> np.ndarray:
     return _inverse_square_distances(points, positions, np.max)
 
 
-def outward_points(positions, atoms, distance: float = 1.0, bond_length: float = 1.6) -> np.ndarray:
+def outward_points(numbers, positions, atoms, distance: float = 1.0) -> np.ndarray:
     """For each atom in ``atoms``, the point ``distance`` Å away from it, pointing away from its bonded neighbours.
 
-    The direction is from the mean of the atom's neighbours (atoms closer than ``bond_length`` Å) through the
-    atom: outward along a C–H bond, or along the bisector opposite an O's two neighbours. An atom without
-    neighbours gets the direction away from the centroid of the molecule.
+    The direction is from the mean of the atom's neighbours (bonded by the project's bond rule,
+    :func:`xatom.bonds.bond_matrix`) through the atom: outward along a C–H bond, or along the bisector opposite
+    an O's two neighbours. An atom without neighbours gets the direction away from the centroid of the molecule
+    (and +z when it sits on the centroid or its neighbours' mean). Returns ``(len(atoms), 3)`` points in Å.
+
+    Args:
+        numbers: ``(n,)`` atomic numbers.
+        positions: ``(n, 3)`` positions in Å.
+        atoms: indices of the atoms to place points outside of.
+        distance: how far from the atom, Å.
     """
+    from ..bonds import bond_matrix
+
     positions = _positions(positions)
-    out = []
-    for a in np.atleast_1d(atoms):
-        d = np.linalg.norm(positions - positions[a], axis=1)
-        neighbours = (d > 0) & (d < bond_length)
-        anchor = positions[neighbours].mean(0) if neighbours.any() else positions.mean(0)
-        direction = positions[a] - anchor
-        norm = np.linalg.norm(direction)
-        direction = direction / norm if norm > 1e-8 else np.array([0.0, 0.0, 1.0])
-        out.append(positions[a] + distance * direction)
-    return np.array(out).reshape(-1, 3)
+    atoms = np.atleast_1d(np.asarray(atoms, dtype=np.int64))
+    bonded = bond_matrix(numbers, positions)[atoms]  # (n_atoms, n)
+    count = bonded.sum(1, keepdims=True)
+    anchor = np.where(count > 0, (bonded @ positions) / np.maximum(count, 1), positions.mean(0))
+    direction = positions[atoms] - anchor
+    norm = np.linalg.norm(direction, axis=1, keepdims=True)
+    direction = np.where(norm > 1e-8, direction / np.where(norm > 1e-8, norm, 1.0), np.array([0.0, 0.0, 1.0]))
+    return (positions[atoms] + distance * direction).reshape(-1, 3)
 
 
 def surface_sign_patches(faces, face_values, face_area) -> dict:

@@ -21,17 +21,9 @@ import pandas as pd
 from scipy import stats
 
 from .. import elements
+from ..bonds import BOND_TOLERANCE, covalent_radii, is_bonded
 from ..elements import MASSES
 from ..units import E_ANGSTROM_TO_DEBYE
-
-COVALENT_RADII = {1: 0.31, 5: 0.84, 6: 0.76, 7: 0.71, 8: 0.66, 9: 0.57, 15: 1.07, 16: 1.05, 17: 1.02}
-"""Covalent radii in Å (Cordero et al., Dalton Trans. 2008, 2832) of the elements we meet; C is the sp3 value."""
-
-BOND_TOLERANCE = 1.15
-"""Two atoms are bonded when closer than ``BOND_TOLERANCE`` × (sum of covalent radii): 1.23 Å for C–H,
-1.75 Å for C–C. On QM9 this reproduces the atom degrees of the published SMILES for all but about 1 in
-5,000 molecules; 1.2 would already bond the bridgeheads across the 1,3-distance of strained bicyclic cages
-(e.g. 2-oxabicyclo[1.1.1]pentanes) and produce five-coordinated carbons."""
 
 HYBRIDISATION = {4: "sp3", 3: "sp2", 2: "sp"}
 """Carbon hybridisation from its number of bonded neighbours (any other count: "other")."""
@@ -312,51 +304,26 @@ def compare_to_reference(table: pd.DataFrame, reference, by=("element",), column
 
 
 # ------------------------------------------------------------------------------------- local environments
-def bonded_pairs(numbers, positions, tolerance: float = BOND_TOLERANCE) -> np.ndarray:
-    """Bonded atom pairs ``(i, j)``, ``i < j``, of one molecule, by the rule of :func:`neighbour_counts`:
-    |r_i − r_j| < ``tolerance`` · (R_i + R_j) with the covalent radii of :data:`COVALENT_RADII` (Å).
-
-    Returns:
-        integer array ``(n_bonds, 2)``.
-
-    Raises:
-        ValueError: an element has no covalent radius here.
-    """
-    numbers = np.asarray(numbers, dtype=np.int64)
-    positions = np.asarray(positions, dtype=np.float64)
-    missing = sorted(set(numbers.tolist()) - set(COVALENT_RADII))
-    if missing:
-        raise ValueError(f"no covalent radius for Z = {missing}")
-    radius = np.array([COVALENT_RADII[z] for z in numbers.tolist()])
-    i, j = np.triu_indices(numbers.size, k=1)
-    bonded = np.linalg.norm(positions[i] - positions[j], axis=1) < tolerance * (radius[i] + radius[j])
-    return np.stack([i[bonded], j[bonded]], axis=1).astype(np.int64)
-
-
 def neighbour_counts(data, rows, tolerance: float = BOND_TOLERANCE) -> tuple[np.ndarray, np.ndarray]:
-    """Bonded neighbours of every atom from its 3D structure (distance-based bond perception).
-
-    Atoms i and j are bonded when |r_i − r_j| < ``tolerance`` · (R_i + R_j), with the covalent radii R of
-    :data:`COVALENT_RADII` (Å). Vectorised over molecules (padded to the largest molecule in ``rows``).
+    """Bonded neighbours of every atom from its 3D structure, by the project's bond rule (:mod:`xatom.bonds`:
+    |r_i − r_j| < ``tolerance`` · (R_i + R_j), covalent radii R in Å). Vectorised over molecules (padded to the
+    largest molecule in ``rows``).
 
     Returns:
         ``(n_neighbours, n_H)`` per atom in row order: number of bonded atoms and of bonded hydrogens.
+
+    Raises:
+        UnknownElementError: an element without a covalent radius (a ValueError).
     """
     rows = np.asarray(rows, dtype=np.int64).ravel()
     atoms, molecule, within = atom_rows(data, rows)
     z = np.asarray(data.numbers)[atoms].astype(np.int64)
-    missing = sorted(set(np.unique(z).tolist()) - set(COVALENT_RADII))
-    if missing:
-        raise ValueError(f"no covalent radius for Z = {missing}")
-    radius_of = np.zeros(max(COVALENT_RADII) + 1)
-    for k, r in COVALENT_RADII.items():
-        radius_of[k] = r
     n_max = int(within.max()) + 1 if within.size else 0
     pos = np.full((rows.size, n_max, 3), np.nan)
-    rad = np.zeros((rows.size, n_max))
+    rad = np.full((rows.size, n_max), np.nan)
     isH = np.zeros((rows.size, n_max), dtype=bool)
     pos[molecule, within] = np.asarray(data.positions, dtype=np.float64)[atoms]
-    rad[molecule, within] = radius_of[z]
+    rad[molecule, within] = covalent_radii(z)
     isH[molecule, within] = z == 1
     n_nb = np.zeros(atoms.size, dtype=np.int64)
     n_h = np.zeros(atoms.size, dtype=np.int64)
@@ -364,8 +331,7 @@ def neighbour_counts(data, rows, tolerance: float = BOND_TOLERANCE) -> tuple[np.
     for s in range(0, rows.size, chunk):
         p, r, h = pos[s:s + chunk], rad[s:s + chunk], isH[s:s + chunk]
         d = np.sqrt(((p[:, :, None, :] - p[:, None, :, :]) ** 2).sum(-1))
-        with np.errstate(invalid="ignore"):
-            bonded = d < tolerance * (r[:, :, None] + r[:, None, :])  # NaN (padding) compares False
+        bonded = is_bonded(d, r[:, :, None], r[:, None, :], tolerance)  # NaN (padding) compares False
         idx = np.arange(n_max)
         bonded[:, idx, idx] = False
         nb, nh = bonded.sum(-1), (bonded & h[:, None, :]).sum(-1)

@@ -35,8 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..elements import MAX_Z
+
 MAX_PROTOTYPE_ATOMS = 16
-MAX_Z = 94
 CHUNK = 1000
 ELEMENTAL_TYPES = ("A_cF4_225_a", "A_cI2_229_a", "A_hP2_194_c", "A_cF8_227_a", "A_cP1_221_a")
 """fcc, bcc, hcp, diamond and simple cubic: the elemental references of every element."""

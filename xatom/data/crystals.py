@@ -7,9 +7,9 @@ training loop serve both. Target: formation energy per atom in eV (``formation_e
 
 * :func:`load_crystals` reads the generated set shipped in ``data/crystals/crystals.npz`` (how it was made:
   :mod:`xatom.data.crystal_generation` and ``data/crystals/README.md``);
-* :func:`read_structures` reads extxyz files (via ase) or JSON lists of pymatgen ``Structure`` dicts, e.g.
-  exported from the Materials Project API by an online user, and :func:`crystals_from_structures` turns them
-  into a :class:`Crystals` set to train on.
+* :func:`read_labelled_structures` reads extxyz files (via ase) or JSON lists of pymatgen ``Structure`` dicts
+  with their energy labels, e.g. exported from the Materials Project API by an online user, and
+  :func:`crystals_from_structures` turns them into a :class:`Crystals` set to train on.
 """
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ class Crystals:
                         name=f"crystal {self.index[row]} {label}".strip())
 
     def element_counts(self) -> np.ndarray:
-        """How many structures contain each element, indexed by Z (0 … 94)."""
+        """How many structures contain each element, indexed by Z (0 … :data:`xatom.elements.MAX_Z`)."""
         out = np.zeros(elements.MAX_Z + 1, dtype=int)
         for a, b in zip(self.offsets[:-1], self.offsets[1:]):
             out[np.unique(self.numbers[a:b])] += 1
@@ -100,12 +100,6 @@ def load_crystals(path: str | Path = CRYSTAL_FILE) -> Crystals:
                         offsets=np.concatenate([[0], np.cumsum(n_atoms)]), cells=z["cells"].astype(np.float64),
                         formation_energy_ev_per_atom=z[TARGET].astype(np.float64), index=np.arange(n_atoms.size),
                         labels=z["prototype"].astype(str))
-
-
-def read_structures(path: str | Path) -> list[Molecule]:
-    """Periodic structures from an extxyz file (via ase) or a JSON list of pymatgen ``Structure`` dicts;
-    :func:`read_labelled_structures` also returns their energy labels."""
-    return read_labelled_structures(path)[0]
 
 
 def read_labelled_structures(path: str | Path, key: str = "formation_energy_per_atom") -> tuple[list[Molecule], np.ndarray]:

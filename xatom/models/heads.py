@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from ..batch import Batch
-from ..elements import MASSES
+from ..elements import MASSES, MAX_Z
 from ..tasks import TASKS
 from ..units import E_ANGSTROM_TO_DEBYE
 
@@ -70,7 +70,7 @@ class EnergyHead(nn.Module):
     target = TASKS["energy"].key
     latent = TASKS["energy"].latent
 
-    def __init__(self, max_z: int = 94, partition: str = "atom"):
+    def __init__(self, max_z: int = MAX_Z, partition: str = "atom"):
         super().__init__()
         if partition not in ENERGY_PARTITIONS:
             raise ValueError(f"unknown energy partition {partition!r}; expected one of {ENERGY_PARTITIONS}")
@@ -113,7 +113,7 @@ class DipoleHead(nn.Module):
     target = TASKS["dipole"].key
     latent = TASKS["dipole"].latent
 
-    def __init__(self, max_z: int = 94):
+    def __init__(self, max_z: int = MAX_Z):
         super().__init__()
         self.register_buffer("sign", torch.ones(()))
         self.register_buffer("masses", torch.as_tensor(MASSES[: max_z + 1], dtype=torch.float32))
@@ -149,7 +149,7 @@ class EnergyPerAtomHead(nn.Module):
     target = TASKS["formation_energy"].key
     latent = TASKS["formation_energy"].latent
 
-    def __init__(self, max_z: int = 94):
+    def __init__(self, max_z: int = MAX_Z):
         super().__init__()
         self.register_buffer("baseline_ev", torch.zeros(max_z + 1))
         self.register_buffer("scale_ev", torch.ones(()))

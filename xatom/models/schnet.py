@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from ..batch import Batch
+from ..elements import MAX_Z
 from ..errors import NonFiniteError, UnknownElementError
 from ..neighbors import Pairs, pair_vectors
 from .cfconv import PairIndex, cfconv_tabulated
@@ -105,7 +106,7 @@ class SchNet(nn.Module):
     """
 
     def __init__(self, n_features: int = 128, n_filters: int = 128, n_interactions: int = 6, cutoff: float = 5.0,
-                 n_rbf: int = 51, rbf_gamma: float = 10.0, max_z: int = 94, filter_grid_spacing: float = 0.005,
+                 n_rbf: int = 51, rbf_gamma: float = 10.0, max_z: int = MAX_Z, filter_grid_spacing: float = 0.005,
                  embedding_std: float = 1.0):
         super().__init__()
         self.n_features, self.cutoff, self.max_z = n_features, cutoff, max_z

@@ -35,7 +35,7 @@ def cube_text(molecule: Molecule, grid: Grid, values, comment: str = "xatom fiel
     for n, axis in zip(grid.shape, grid.axes):
         lines.append(f"{n:5d} " + " ".join(f"{x:12.6f}" for x in axis * bohr))
     for z, pos in zip(molecule.numbers, molecule.positions):
-        lines.append(f"{int(z):5d} {0.0:12.6f} " + " ".join(f"{x:12.6f}" for x in pos * bohr))
+        lines.append(f"{int(z):5d} {float(z):12.6f} " + " ".join(f"{x:12.6f}" for x in pos * bohr))  # Z, nuclear charge
     flat = values.reshape(grid.shape)
     for row in flat.reshape(-1, grid.shape[2]):  # one block per (i, j), six values per line
         for k in range(0, len(row), 6):

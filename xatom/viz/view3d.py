@@ -123,24 +123,22 @@ def view_molecule(molecule: Molecule, width: int = 320, height: int = 260, label
     return view
 
 
-def projection_figure(molecule: Molecule, bond_length: float = 1.6):
+def projection_figure(molecule: Molecule):
     """Static picture: the molecule projected on its two largest principal axes, atoms coloured by element.
 
-    Args:
-        molecule: the molecule to draw.
-        bond_length: atoms closer than this (Å) are joined by a line.
+    Bonded atoms (the project's bond rule, :func:`xatom.bonds.bonded_pairs`) are joined by a line; an element
+    without a covalent radius there is drawn without bonds.
     """
     import matplotlib.pyplot as plt
-    import numpy as np
 
     from ..analysis.grids import principal_axes
+    from ..bonds import bonded_pairs
     from .fields import ATOM_COLOURS
 
     centre, axes = principal_axes(molecule.positions)
     xy = (molecule.positions - centre) @ axes[:2].T
     fig, ax = plt.subplots(figsize=(3.2, 2.6))
-    d = np.linalg.norm(molecule.positions[:, None] - molecule.positions[None], axis=-1)
-    for i, j in zip(*np.where(np.triu((d < bond_length) & (d > 0)))):
+    for i, j in bonded_pairs(molecule.numbers, molecule.positions, strict=False):
         ax.plot(*xy[[i, j]].T, color="0.6", lw=1.5, zorder=1)
     ax.scatter(*xy.T, s=[160 if z > 1 else 60 for z in molecule.numbers], edgecolors="k", zorder=2,
                c=[ATOM_COLOURS.get(int(z), "purple") for z in molecule.numbers])

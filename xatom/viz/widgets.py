@@ -31,6 +31,7 @@ from ..zoo import QM9_MODELS, split_name
 from ..analysis.esp import electrostatic_potential, latent_charges
 from ..analysis.grids import box_grid, molecular_plane, proximity, surface_isovalue
 from ..analysis.probe import LocalChemicalPotential
+from ..bonds import bonded_pairs
 from ..data.lookup import molecule_from_text
 from ..domain import DomainNotes, warn_out_of_domain
 from ..errors import OutOfDomainWarning, XatomError
@@ -190,10 +191,8 @@ class MoleculeExplorer(_Picker):
         unit = plane.axes / plane.spacing[:, None]
         xy = (self.molecule.positions - self.molecule.positions.mean(0)) @ unit.T
         fig, ax = plt.subplots(figsize=(5.2, 3.8))
-        d = np.linalg.norm(self.molecule.positions[:, None] - self.molecule.positions[None], axis=-1)
-        for i, j in zip(*np.where((d < 1.6) & (d > 0))):
-            if i < j:
-                ax.plot(*xy[[i, j]].T, color="0.6", lw=1.5, zorder=1)
+        for i, j in bonded_pairs(self.molecule.numbers, self.molecule.positions, strict=False):
+            ax.plot(*xy[[i, j]].T, color="0.6", lw=1.5, zorder=1)
         ax.scatter(*xy.T, s=[320 if z > 1 else 140 for z in self.molecule.numbers], c=values, cmap=cmap, norm=norm,
                    edgecolors="k", zorder=2)
         for (x, y), s, v in zip(xy, self.molecule.symbols, values):
