@@ -29,13 +29,12 @@ def test_average_is_the_mean_of_the_parameters_and_keeps_the_last_buffers(tmp_pa
 
 
 def test_average_of_one_checkpoint_is_that_model(tmp_path, ethanol):
-    from xatom.inference import predict_molecules
+    from xatom.inference import predict
 
     model = small_model("schnet", "energy", seed=4)
     path = _saved(tmp_path, "only", model)
     same = average_checkpoints([path, path, path])
-    torch.testing.assert_close(predict_molecules(same, ethanol)["energy_kcal"],
-                               predict_molecules(model, ethanol)["energy_kcal"])
+    torch.testing.assert_close(predict(same, ethanol).values, predict(model, ethanol).values)
 
 
 def test_averaging_different_models_or_nothing_is_refused(tmp_path):

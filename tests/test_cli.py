@@ -7,7 +7,7 @@ import pytest
 from xatom import zoo
 from xatom.cli import main
 from xatom.data import load_qm9, load_split, random_subset
-from xatom.training import predict_qm9
+from xatom.inference import predict
 
 
 def test_table_matches_direct_evaluation(capsys):
@@ -25,8 +25,8 @@ def test_table_matches_direct_evaluation(capsys):
     data = load_qm9()
     rows = random_subset(data.rows_of(load_split(0).test), 300, seed=0)
     assert rows.max() > 100_000  # a draw over the whole split, not its first (smallest) molecules
-    res = predict_qm9(zoo.load("schnet-energy-elementref"), data, rows)
-    mae = np.abs(res["energy_kcal"] - res["reference"]).mean()
+    res = predict(zoo.load("schnet-energy-elementref"), data, rows=rows)
+    mae = np.abs(res.values - res.reference).mean()
     assert float(table[("SchNet", "energy", "per-element")][1]) == pytest.approx(mae, abs=0.006)
     # every shipped fold of every Table 1 model in the fold table, with its fold count and the checks
     spread = out.split("Test MAE across the shipped folds")[1].splitlines()

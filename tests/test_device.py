@@ -10,11 +10,10 @@ from physics import small_model, with_fitted_baseline
 from xatom import zoo
 from xatom.analysis.esp import latent_charges
 from xatom.analysis.probe import LocalChemicalPotential
-from xatom.batch import batch_molecules
+from xatom.analysis.partitioning import molecule_set
 from xatom.device import DEVICE_VARIABLE, default_device, model_device, resolve_device
 from xatom.errors import DeviceUnavailableError
-from xatom.inference import predict_molecules
-from xatom.training import predict
+from xatom.inference import predict
 
 CPU = torch.device("cpu")
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -56,8 +55,9 @@ def test_predictions_probe_and_charges_on_an_explicit_cpu_device(ethanol):
     dipole = small_model("schnet", "dipole", seed=2)
     on_cpu = copy.deepcopy(energy).to(CPU)
     assert model_device(on_cpu) == CPU
-    np.testing.assert_array_equal(predict_molecules(on_cpu, ethanol)["energy_kcal"],
-                                  predict_molecules(energy, ethanol)["energy_kcal"])
+    np.testing.assert_array_equal(predict(on_cpu, ethanol, device="cpu").values, predict(energy, ethanol).values)
+    with pytest.raises(ValueError, match="the model's weights are on 'cpu'"):
+        predict(on_cpu, ethanol, device="meta")
     points = ethanol.positions[:4] + 1.0
     np.testing.assert_array_equal(LocalChemicalPotential(on_cpu, ethanol)(points),
                                   LocalChemicalPotential(energy, ethanol)(points))
@@ -74,11 +74,10 @@ def test_every_prediction_path_runs_on_the_gpu_and_agrees_with_the_cpu(kind, mol
             model = with_fitted_baseline(model)
         gpu = copy.deepcopy(model).to(cuda)
         assert model_device(gpu).type == "cuda"
-        want, got = predict_molecules(model, molecules), predict_molecules(gpu, molecules)
-        np.testing.assert_allclose(got[model.target], want[model.target], rtol=1e-4, atol=1e-3)
-        batch = batch_molecules(molecules, model.cutoff)
-        np.testing.assert_allclose(predict(gpu, [batch])[model.target], predict(model, [batch])[model.target],
-                                   rtol=1e-4, atol=1e-3)  # training.predict follows the model's device
+        for source in (molecules, molecule_set(molecules)):  # molecules and data-set rows
+            want, got = predict(model, source), predict(gpu, source)
+            np.testing.assert_allclose(got.values, want.values, rtol=1e-4, atol=1e-3)
+            np.testing.assert_allclose(got.latents, want.latents, rtol=1e-4, atol=1e-3)
         if kind == "schnet" and target == "energy":
             points = molecules[2].positions + 1.2
             np.testing.assert_allclose(LocalChemicalPotential(gpu, molecules[2])(points),
@@ -94,5 +93,4 @@ def test_xatom_device_cuda_reaches_the_zoo(monkeypatch, ethanol):
     model = zoo.load("schnet-energy-elementref")
     assert model_device(model).type == "cuda"
     cpu = zoo.load("schnet-energy-elementref", device="cpu")
-    assert float(predict_molecules(model, ethanol)["energy_kcal"][0]) == pytest.approx(
-        float(predict_molecules(cpu, ethanol)["energy_kcal"][0]), abs=1e-2)
+    assert float(predict(model, ethanol).values[0]) == pytest.approx(float(predict(cpu, ethanol).values[0]), abs=1e-2)

@@ -1,5 +1,5 @@
 """The domain check of the prediction path (xatom.domain): every out-of-domain case of issue 16, through
-predict_molecules, the probe, the ESP charges, the molecule report and the explorers."""
+xatom.inference.predict, the probe, the ESP charges, the molecule report and the explorers."""
 import re
 import warnings
 
@@ -17,7 +17,7 @@ from xatom.batch import batch_molecules
 from xatom.domain import MAX_EXTENT_ANGSTROM, QM9, check_molecules, training_domain
 from xatom.errors import (CoordinateRangeError, OutOfDomainError, OutOfDomainWarning, SmilesParseError,
                           UnknownElementError)
-from xatom.inference import predict_molecules
+from xatom.inference import predict
 from xatom.viz.widgets import FieldExplorer, MoleculeExplorer
 
 ENERGY = with_fitted_baseline(small_model("schnet", "energy", seed=1))
@@ -69,7 +69,7 @@ def no_domain_warning(fn, *args, **kwargs):
 def test_an_element_never_seen_in_training_is_an_error_for_every_model(model, chloromethane):
     """SchNet has embeddings for 94 elements but learned 5: CH3Cl got 7.41 D and −0.69 e on Cl before."""
     with pytest.raises(UnknownElementError, match=r"chloromethane: elements \['Cl'\] never occur in QM9"):
-        predict_molecules(model, chloromethane)
+        predict(model, chloromethane)
 
 
 def test_every_entry_point_refuses_an_untrained_element(chloromethane):
@@ -86,7 +86,7 @@ def test_a_lone_atom_is_an_error_because_its_targets_are_zero_by_definition():
     """A lone carbon got −141 kcal/mol from the shipped SchNet where a free atom's atomization energy is 0."""
     for model in (ENERGY, DIPOLE):
         with pytest.raises(OutOfDomainError, match="carbon atom: a single atom"):
-            predict_molecules(model, lone_carbon())
+            predict(model, lone_carbon())
     with pytest.raises(OutOfDomainError, match="single atom"):
         LocalChemicalPotential(ENERGY, lone_carbon())
     assert any("single atom" in r for r in domain_warnings(lone_carbon()))  # notebook 08's list misses it no more
@@ -96,10 +96,10 @@ def test_absurd_coordinates_are_an_error():
     """Coordinates of 1e30 Å gave an infinite dipole; an atom 2e4 Å away is beyond float32's resolution."""
     far = xatom.Molecule([8, 1, 1], [[0.0, 0, 0], [0.96, 0, 0], [1e30, 0, 0]], name="water, one H at 1e30 Å")
     with pytest.raises(CoordinateRangeError, match="1e\\+30 Å"):
-        predict_molecules(DIPOLE, far)
+        predict(DIPOLE, far)
     wide = xatom.Molecule([8, 1, 1], [[0.0, 0, 0], [0.96, 0, 0], [2 * MAX_EXTENT_ANGSTROM, 0, 0]])
     with pytest.raises(CoordinateRangeError, match="from the centroid"):
-        predict_molecules(ENERGY, wide)
+        predict(ENERGY, wide)
 
 
 def test_a_molecule_shifted_by_1e30_is_a_coordinate_error_not_a_bad_geometry(water):
@@ -122,11 +122,11 @@ def test_extrapolations_warn_and_strict_turns_them_into_errors(request, make, re
     molecule = request.getfixturevalue(make) if isinstance(make, str) else make()
     for model in (ENERGY, DIPOLE):
         with pytest.warns(OutOfDomainWarning, match=reason) as caught:
-            out = predict_molecules(model, molecule)
-        assert np.isfinite(out[model.target]).all()  # the numbers still come, with the warning
+            out = predict(model, molecule)
+        assert np.isfinite(out.values).all()  # the numbers still come, with the warning
         assert caught[0].filename == __file__  # the warning points at the caller's line, not into xatom
         with pytest.raises(OutOfDomainError, match=reason):
-            predict_molecules(model, molecule, strict=True)
+            predict(model, molecule, strict=True)
     assert any(re.search(reason, r) for r in domain_warnings(molecule))
 
 
@@ -148,8 +148,9 @@ def test_a_periodic_structure_warns_a_molecular_model():
 
 def test_one_warning_per_batch_names_the_flagged_molecules(ethanol, methylammonium):
     with pytest.warns(OutOfDomainWarning) as caught:
-        predict_molecules(ENERGY, [ethanol, methylammonium, hydrogen()])
+        out = predict(ENERGY, [ethanol, methylammonium, hydrogen()])
     assert len(caught) == 1
+    assert out.domain_notes[0] == [] and "net charge +1 e" in out.domain_notes[1][0] and out.domain_notes[2]
     text = str(caught[0].message)
     assert "(2 of 3 molecules)" in text and "molecule 1 methylammonium" in text and "molecule 2 H2" in text
     assert "ethanol" not in text
@@ -159,8 +160,8 @@ def test_molecules_inside_the_domain_raise_nothing(molecules, qm9):
     """QM9 molecules and RDKit geometries of H, C, N, O, F molecules (the notebooks' kind) get no warning."""
     rows = np.random.default_rng(0).choice(len(qm9.offsets) - 1, 200, replace=False)
     in_qm9 = [qm9.molecule(int(r)) for r in rows]
-    out = no_domain_warning(predict_molecules, ENERGY, molecules + in_qm9)
-    assert out["energy_kcal"].shape == (len(molecules) + 200,)
+    out = no_domain_warning(predict, ENERGY, molecules + in_qm9)
+    assert out.values.shape == (len(molecules) + 200,) and out.domain_notes == [[]] * (len(molecules) + 200)
     assert all(domain_warnings(m) == [] for m in molecules + in_qm9)
     no_domain_warning(LocalChemicalPotential, ENERGY, molecules[2])
     no_domain_warning(predictions, molecules[2], load)
@@ -172,10 +173,10 @@ def test_methane_far_from_the_origin_has_the_same_energy_and_dipole():
     methane = xatom.Molecule.from_smiles("C", name="methane")
     shifted = xatom.Molecule(methane.numbers, methane.positions + 1e8, name="methane at 1e8 Å")
     energy, dipole = zoo.load("schnet-energy-elementref"), zoo.load("schnet-dipole")
-    e0, e1 = (float(predict_molecules(energy, m)["energy_kcal"][0]) for m in (methane, shifted))
+    e0, e1 = (float(predict(energy, m).values[0]) for m in (methane, shifted))
     assert abs(e1 - e0) < 1e-3
-    np.testing.assert_allclose(predict_molecules(dipole, shifted)["dipole_vector_debye"],
-                               predict_molecules(dipole, methane)["dipole_vector_debye"], atol=1e-5)
+    np.testing.assert_allclose(predict(dipole, shifted).dipole_vectors, predict(dipole, methane).dipole_vectors,
+                               atol=1e-5)
     with torch.no_grad():  # the same numbers cast to float32 without recentring: the test can tell
         naive = float(energy(batch_molecules([shifted], energy.cutoff))["energy_kcal"][0])
     assert abs(naive - e0) > 1.0

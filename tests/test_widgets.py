@@ -6,7 +6,7 @@ import pytest
 from physics import small_model, with_fitted_baseline
 from xatom.data.lookup import molecule_from_text
 from xatom.errors import SmilesParseError
-from xatom.inference import predict_molecules
+from xatom.inference import predict
 from xatom.viz.widgets import FieldExplorer, MoleculeExplorer
 
 matplotlib.use("Agg")
@@ -39,7 +39,7 @@ def test_molecule_from_text_finds_qm9_molecules_and_falls_back_to_rdkit(qm9):
 def test_molecule_explorer_values_table_and_callbacks():
     ex = MoleculeExplorer(load=load, start="CCO", folds=(0, 1))
     assert ex.molecule.n_atoms == 9
-    energy = predict_molecules(MODELS["schnet-energy-elementref"], ex.molecule)["energy_kcal"][0]
+    energy = predict(MODELS["schnet-energy-elementref"], ex.molecule).values[0]
     assert ex.values().sum() == pytest.approx(energy, rel=1e-5)
     assert list(ex.table().columns) == ["atom", "element", "Ê_i (kcal/mol)"]
     box = ex.widget()

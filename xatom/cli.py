@@ -82,7 +82,8 @@ def _evaluate(args):
     import torch
 
     from .checkpoint import load_model
-    from .training import evaluate, load_dataset
+    from .inference import evaluate
+    from .training import load_dataset
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -105,7 +106,7 @@ def _table(args):
     from . import zoo
     from .analysis.accuracy import FOLD_AGREEMENT, fold_spread, table1, table_models
     from .data import load_qm9, load_split, random_subset
-    from .training import predict_qm9
+    from .inference import predict
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -125,8 +126,8 @@ def _table(args):
     for name, folds in shipped.items():
         for fold in folds if args.folds else [f for f in folds if f == 0]:
             model = zoo.load(name, fold).to(args.device)
-            out = predict_qm9(model, data, rows, device=args.device)
-            pred, ref = out[model.target], out["reference"]
+            out = predict(model, data, rows=rows, device=args.device)
+            pred, ref = out.values, out.reference
             maes.setdefault(name, {})[fold] = float(np.abs(pred - ref).mean())
             if fold == 0:
                 results[name] = (pred, ref)

@@ -1,9 +1,9 @@
 """Is a molecule inside what a model was trained on? The one domain check of the prediction path.
 
-:func:`predict_molecules <xatom.inference.predict_molecules>`, the probe
-(:class:`~xatom.analysis.probe.LocalChemicalPotential`), the latent charges of the ESP
-(:func:`~xatom.analysis.esp.latent_charges`), the notebook explorers and the molecule report all call
-:func:`check_molecules` with the :class:`TrainingDomain` of their model (:func:`training_domain`).
+The prediction entry point :func:`xatom.inference.predict` runs :func:`check_molecules` with the
+:class:`TrainingDomain` of its model (:func:`training_domain`) for every molecule it is given, so the latent
+charges of the ESP (:func:`~xatom.analysis.esp.latent_charges`), the notebook explorers and the molecule report
+are checked through it; the probe (:class:`~xatom.analysis.probe.LocalChemicalPotential`) calls it itself.
 
 Policy:
 

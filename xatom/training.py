@@ -25,8 +25,8 @@ import torch
 
 from .batch import QM9Batches
 from .checkpoint import average_checkpoints, read_checkpoint, save_checkpoint
-from .device import model_device
 from .errors import CheckpointMismatchError
+from .inference import evaluate, predict
 from .models import AtomisticModel, model_config
 from .models.atomistic import LEGACY_ENERGY_PARTITION
 from .models.heads import ENERGY_PARTITIONS
@@ -112,48 +112,6 @@ class TrainingConfig:
         if self.target == "energy":
             return model_config(self.model, self.target, energy_partition=self.energy_partition, **self.architecture)
         return model_config(self.model, self.target, **self.architecture)
-
-
-def _mae_rmse(pred: np.ndarray, true: np.ndarray) -> tuple[float, float]:
-    err = pred - true
-    return float(np.abs(err).mean()), float(np.sqrt((err ** 2).mean()))
-
-
-@torch.no_grad()
-def predict(model: AtomisticModel, batches, device=None) -> dict:
-    """Concatenated predictions and latent per-atom quantities over an iterable of batches.
-
-    Args:
-        device: where to move each batch; default: the device of the model's weights.
-    """
-    model.eval()
-    device = model_device(model) if device is None else device
-    preds, latents, targets = [], [], []
-    for batch in batches:
-        batch = batch.to(device)
-        out = model(batch)
-        preds.append(out[model.target].cpu())
-        latents.append(out[model.latent].cpu())
-        if model.target in batch.targets:
-            targets.append(batch.targets[model.target].cpu())
-    res = {model.target: torch.cat(preds).numpy(), model.latent: torch.cat(latents).numpy()}
-    if targets:
-        res["reference"] = torch.cat(targets).numpy()
-    return res
-
-
-def predict_qm9(model: AtomisticModel, data, rows, batch_size: int = 500, device=None) -> dict:
-    """Predictions (key ``model.target``), latent per-atom values (``model.latent``, atoms in row order)
-    and references (``"reference"``) for QM9 rows."""
-    batches = QM9Batches(data, rows, batch_size, model.cutoff, targets=(model.target,), shuffle=False)
-    return predict(model, batches.epoch(0), device)
-
-
-def evaluate(model: AtomisticModel, data, rows, batch_size: int = 500, device=None) -> dict:
-    """MAE and RMSE of ``model`` on QM9 rows (kcal/mol for energies, Debye for dipoles)."""
-    res = predict_qm9(model, data, rows, batch_size, device)
-    mae, rmse = _mae_rmse(res[model.target], res["reference"])
-    return {"mae": mae, "rmse": rmse, "n": int(len(rows))}
 
 
 class _Distributed:
@@ -577,11 +535,10 @@ def set_budget(run_dir: str | Path, max_epochs: int, decay_epochs: float) -> Tra
 
 def fix_charge_sign(model: AtomisticModel, data, rows, device="cpu"):
     """Apply the documented sign convention of latent charges (oxygen negative) to a dipole model."""
-    model.eval()
-    res = predict(model, QM9Batches(data, rows, 500, model.cutoff, (), False).epoch(0), device)
+    charges = predict(model, data, rows=rows, device=device).latents
     starts, ends = data.offsets[rows], data.offsets[rows + 1]
     Z = np.concatenate([data.numbers[a:b] for a, b in zip(starts, ends)])
-    model.head.fix_sign(torch.as_tensor(res[TASKS["dipole"].latent]), torch.as_tensor(Z.astype(np.int64)))
+    model.head.fix_sign(torch.as_tensor(charges), torch.as_tensor(Z.astype(np.int64)))
     model.train()
 
 

@@ -115,7 +115,8 @@ def export_run(run_dir: str | Path, name: str | None = None, evaluate_test: bool
 
     import torch
 
-    from .training import TrainingConfig, evaluate, load_dataset, read_epoch_log, write_epoch_log
+    from .inference import evaluate
+    from .training import TrainingConfig, load_dataset, read_epoch_log, write_epoch_log
 
     if weights not in ("best.pt", "averaged.pt"):
         raise ValueError(f"export_run: weights must be 'best.pt' or 'averaged.pt', not {weights!r}")

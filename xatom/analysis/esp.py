@@ -32,7 +32,7 @@ def latent_charges(model, molecule, strict: bool = False) -> np.ndarray:
     Args:
         model: a dipole model (latent ``charge_e``).
         molecule: the :class:`~xatom.molecule.Molecule`.
-        strict: as in :func:`~xatom.inference.predict_molecules`.
+        strict: as in :func:`~xatom.inference.predict`.
 
     Raises:
         CheckpointMismatchError: ``model`` is not a dipole model (an energy model's latent energies are no charges).

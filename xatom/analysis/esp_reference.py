@@ -121,20 +121,20 @@ def model_charges(model, reference, strict: bool = False) -> dict:
     Args:
         model: a dipole model (latent ``charge_e``).
         reference: an :class:`~xatom.reference.esp.EspReference`.
-        strict: as in :func:`~xatom.inference.predict_molecules`.
+        strict: as in :func:`~xatom.inference.predict`.
 
     Raises:
         CheckpointMismatchError: ``model`` is not a dipole model.
     """
     from ..errors import CheckpointMismatchError
-    from ..inference import predict_molecules
+    from ..inference import predict
 
     if model.latent != TASKS["dipole"].latent:
         raise CheckpointMismatchError(f"the ESP needs the latent charges (charge_e) of a dipole model; this "
                                       f"{model.kind} model predicts {model.target} with latent {model.latent}")
     names = reference.names
-    out = predict_molecules(model, [reference[name].molecule for name in names], strict=strict)
-    return dict(zip(names, out[TASKS["dipole"].latent]))
+    out = predict(model, [reference[name].molecule for name in names], strict=strict)
+    return {name: out.atoms(k).astype(np.float64) for k, name in enumerate(names)}
 
 
 def qm9_mulliken_charges(reference, data) -> dict:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..domain import QM9, DomainNotes, find_problems, warn_out_of_domain
 from ..errors import CheckpointMismatchError
-from ..inference import predict_molecules
+from ..inference import latent_values, predict
 from ..models.atomistic import DEFAULT_CONFIG
 from ..molecule import Molecule
 from ..tasks import TASKS, task_of_zoo_name
@@ -62,7 +62,7 @@ def predictions(molecule: Molecule, load, folds=None, strict: bool = False) -> p
             values = {}
             for fold in (folds or {}).get(name, [0]):
                 model = _load(load, name, fold)
-                values[fold] = float(predict_molecules(model, molecule, strict=strict)[model.target][0])
+                values[fold] = float(predict(model, molecule, strict=strict).values[0])
             v = np.array(list(values.values()))
             rows.append({"model": kind, "property": what, "unit": TASKS[what].unit, "mean": v.mean(),
                          "spread across folds": v.std(ddof=1) if v.size > 1 else np.nan, "folds": len(v)})
@@ -82,6 +82,6 @@ def per_atom(molecule: Molecule, load, fold: int = 0, strict: bool = False) -> p
         for name in MODELS:
             model = _load(load, name, fold)
             column = f"Ê {name.split('-')[0]} (kcal/mol)" if "energy" in name else f"q̂ {name.split('-')[0]} (e)"
-            table[column] = predict_molecules(model, molecule, strict=strict)[model.latent][0]
+            table[column] = latent_values(model, molecule, strict)
     warn_out_of_domain(notes.notes)
     return table

@@ -9,7 +9,7 @@ A *data set* here is anything with the flat QM9 layout of :class:`xatom.data.QM9
 
 *Per-atom values* always come "in row order": for the molecule rows ``rows`` (an array of row numbers,
 not QM9 ids), the atoms of ``rows[0]`` in their order in the data set, then those of ``rows[1]``, … — the
-order in which :func:`xatom.training.predict_qm9` returns its latent values.
+order of the ``latents`` of :func:`xatom.inference.predict` for those rows.
 """
 from __future__ import annotations
 

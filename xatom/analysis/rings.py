@@ -202,8 +202,8 @@ def find_aromatic_carbon_rings(data, rows=None, preselect: bool = True):
 def prediction_offsets(n_atoms_of_rows) -> np.ndarray:
     """Start of each molecule in a flat per-atom prediction array, plus the total: ``(len(rows) + 1,)``.
 
-    ``predict_qm9(model, data, rows)["atomic_energy_kcal"]`` concatenates the molecules of ``rows``; pass
-    ``data.n_atoms[rows]`` here to locate them.
+    ``predict(model, data, rows=rows).latents`` (:func:`xatom.inference.predict`) concatenates the molecules of
+    ``rows``; pass ``data.n_atoms[rows]`` here to locate them (the same as that prediction's ``offsets``).
     """
     return np.concatenate([[0], np.cumsum(np.asarray(n_atoms_of_rows, dtype=np.int64))])
 
@@ -214,7 +214,7 @@ def ring_metrics(rings: pd.DataFrame, atomic_energy, atom_offsets, rows) -> pd.D
     Args:
         rings: from :func:`find_aromatic_carbon_rings` (needs ``row``, ``ring_atoms``, ``ring_h_atoms``).
         atomic_energy: per-atom energies Ê_i in kcal/mol of the molecules ``rows``, concatenated in that
-            order, each molecule's atoms in QM9 order (as ``predict_qm9`` returns them).
+            order, each molecule's atoms in QM9 order (as ``predict(model, data, rows=rows).latents``).
         atom_offsets: ``(len(rows) + 1,)`` start of each molecule in ``atomic_energy``
             (:func:`prediction_offsets`).
         rows: QM9 rows in the order of ``atomic_energy``; must contain every ``rings.row``.
