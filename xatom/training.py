@@ -139,8 +139,8 @@ class _Distributed:
             return model
         from torch.nn.parallel import DistributedDataParallel
 
-        # a BP batch shard may lack an element, leaving that element's network without gradient
-        return DistributedDataParallel(model, find_unused_parameters=model.kind == "bp")
+        return DistributedDataParallel(model,
+                                       find_unused_parameters=model.representation.unused_parameters_possible)
 
     def any(self, flag: bool) -> bool:
         """True on every process if ``flag`` is true on any."""
@@ -290,9 +290,7 @@ def prepare_model(cfg: TrainingConfig, data, train_rows) -> AtomisticModel:
         idx = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
         model.head.fit_baseline(data.numbers[idx], np.concatenate([[0], np.cumsum(ends - starts)]),
                                 getattr(data, model.target)[train_rows])
-    if cfg.model == "bp":
-        sample = np.random.default_rng(cfg.seed).choice(train_rows, min(5000, len(train_rows)), replace=False)
-        model.representation.fit_standardization(QM9Batches(data, sample, 500, model.cutoff, (), False).epoch(0))
+    model.representation.fit_statistics(data, train_rows, model.cutoff, cfg.seed)
     return model
 
 
@@ -302,6 +300,95 @@ def _convolution_path(model: AtomisticModel, device) -> str:
     if not isinstance(rep, SchNet):
         return "no cfconv (Behler–Parrinello)"
     return "cfconv: exact filters in plain torch" if rep.exact_filters else f"cfconv: {cfconv_path(device)}"
+
+
+def _open_config(run_dir: Path, cfg: TrainingConfig | None, dist: _Distributed) -> TrainingConfig:
+    """The run's configuration: the stored one (``cfg``, if given, must equal it) or ``cfg``, then stored."""
+    stored_cfg = run_dir / "config.json"
+    if stored_cfg.exists():
+        stored = TrainingConfig.from_dict(json.loads(stored_cfg.read_text()))
+        if cfg is not None and asdict(cfg) != asdict(stored):
+            diff = {k: (v, asdict(stored)[k]) for k, v in asdict(cfg).items() if asdict(stored)[k] != v}
+            raise CheckpointMismatchError(f"{run_dir} was started with another configuration "
+                                          f"(asked, stored): {diff}; use a new folder")
+        cfg = stored
+    elif cfg is None:
+        raise ValueError(f"{run_dir} holds no run; give a TrainingConfig")
+    elif dist.is_main:
+        stored_cfg.write_text(json.dumps(asdict(cfg), indent=1))
+    dist.barrier()
+    return cfg
+
+
+def _split_rows(cfg: TrainingConfig, data, split) -> tuple[np.ndarray, np.ndarray]:
+    """(training rows, validation rows); ``cfg.n_train`` draws a seeded random subset of the training rows."""
+    train_rows = data.rows_of(split.train)
+    if cfg.n_train is not None:
+        train_rows = np.random.default_rng(cfg.seed).permutation(train_rows)[: cfg.n_train]
+    return train_rows, data.rows_of(split.val)
+
+
+def _model_and_state(run_dir: Path, cfg: TrainingConfig, data, split, train_rows):
+    """The model of ``last.pt`` and its training state, or a fresh model (statistics fitted) and None."""
+    last = run_dir / "last.pt"
+    if not last.exists():
+        return prepare_model(cfg, data, train_rows), None
+    payload = read_checkpoint(last)
+    if payload["split"]["sha256"] != split.sha256:
+        raise CheckpointMismatchError(f"{last} was trained on another data split")
+    model = AtomisticModel(payload["config"])
+    model.load_state_dict(payload["state_dict"])
+    return model, payload["train_state"]
+
+
+@dataclass
+class _Position:
+    """Where a run stands, as ``last.pt``'s training state records it (besides optimizer, schedule, EMA, RNG)."""
+
+    epoch: int = 0
+    step: int = 0
+    best: float = math.inf
+    since_best: int = 0
+    wall_s: float = 0.0
+    abs_err_sum: float = 0.0
+    n_seen: int = 0
+
+    @classmethod
+    def of(cls, state: dict | None) -> "_Position":
+        if state is None:
+            return cls()
+        return cls(state["epoch"], state["step"], state["best"], state["since_best"], state["wall_s"],
+                   state.get("abs_err_sum", 0.0), state.get("n_seen", 0))
+
+    def end_epoch(self, val_mae: float) -> tuple[bool, float]:
+        """Count a finished epoch with its validation MAE: (improved, train MAE of the epoch)."""
+        improved = val_mae < self.best
+        self.best = min(self.best, val_mae)
+        self.since_best = 0 if improved else self.since_best + 1
+        train_mae = self.abs_err_sum / max(self.n_seen, 1)
+        self.epoch, self.step, self.abs_err_sum, self.n_seen = self.epoch + 1, 0, 0.0, 0
+        return improved, train_mae
+
+
+def _open_log(log_file: Path, epochs_done: int):
+    """A run's ``log.csv`` with rows for its checkpoint's epochs only (rows of an epoch redone after a kill between
+    the row and the checkpoint are dropped)."""
+    if not log_file.exists():
+        with open(log_file, "w", newline="") as f:
+            csv.writer(f).writerow(LOG_FIELDS)
+    else:
+        write_epoch_log(log_file, read_epoch_log(log_file, epochs_done))
+
+
+def _stop_reason(cfg: TrainingConfig, pos: _Position, optimizer) -> str | None:
+    """Why a plateau run ends after this epoch (a fixed budget runs to ``max_epochs``)."""
+    if cfg.lr_schedule != "plateau":
+        return None
+    if pos.since_best >= cfg.early_stop_patience:
+        return "early stop"
+    if optimizer.param_groups[0]["lr"] <= cfg.min_lr * 1.0001 and pos.since_best > cfg.lr_patience:
+        return "learning rate at its minimum"
+    return None
 
 
 def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max_minutes: float | None = None,
@@ -330,118 +417,105 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
     dist = _Distributed(device)
     device = dist.device
     run_dir.mkdir(parents=True, exist_ok=True)
-    stored_cfg = run_dir / "config.json"
-    if stored_cfg.exists():
-        stored = TrainingConfig.from_dict(json.loads(stored_cfg.read_text()))
-        if cfg is not None and asdict(cfg) != asdict(stored):
-            diff = {k: (v, asdict(stored)[k]) for k, v in asdict(cfg).items() if asdict(stored)[k] != v}
-            raise CheckpointMismatchError(f"{run_dir} was started with another configuration "
-                                          f"(asked, stored): {diff}; use a new folder")
-        cfg = stored
-    elif cfg is None:
-        raise ValueError(f"{run_dir} holds no run; give a TrainingConfig")
-    elif dist.is_main:
-        stored_cfg.write_text(json.dumps(asdict(cfg), indent=1))
-    dist.barrier()
-
+    cfg = _open_config(run_dir, cfg, dist)
     data, split = load_dataset(cfg.dataset, cfg.fold, data)
-    train_rows = data.rows_of(split.train)
-    if cfg.n_train is not None:
-        train_rows = np.random.default_rng(cfg.seed).permutation(train_rows)[: cfg.n_train]
-    val_rows = data.rows_of(split.val)
-
-    last = run_dir / "last.pt"
-    if last.exists():
-        payload = read_checkpoint(last)
-        if payload["split"]["sha256"] != split.sha256:
-            raise CheckpointMismatchError(f"{last} was trained on another data split")
-        model = AtomisticModel(payload["config"])
-        model.load_state_dict(payload["state_dict"])
-        state = payload["train_state"]
-    else:
-        model, state = prepare_model(cfg, data, train_rows), None
+    train_rows, val_rows = _split_rows(cfg, data, split)
+    model, state = _model_and_state(run_dir, cfg, data, split, train_rows)
     model.to(device)
     if dist.is_main:  # the path differs between machines and installs (see `xatom info`)
         print(f"xatom train {run_dir}: {_convolution_path(model, device)}; {torch.get_num_threads()} torch "
               f"thread(s), CPU capability {torch.backends.cpu.get_cpu_capability()}", file=sys.stderr, flush=True)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    epoch, step, best, since_best, wall = 0, 0, math.inf, 0, 0.0
-    abs_err_sum, n_seen = 0.0, 0
+    pos = _Position.of(state)
     if state is not None and state.get("stopped"):
-        return {"epoch": state["epoch"], "best_val_mae": state["best"], "stopped": state["stopped"]}
+        return {"epoch": pos.epoch, "best_val_mae": pos.best, "stopped": state["stopped"]}
     ema = None if cfg.ema_decay is None else WeightAverage(model, cfg.ema_decay,
                                                             None if state is None else state["ema"])
     shipped = model if ema is None else ema.model  # validated, kept as best.pt and shipped
 
-    features = None
-    if cfg.model == "bp" and cfg.dataset == "qm9" and len(train_rows) >= 20_000:  # small runs compute their few ACSFs on the fly
-        from .data.features import qm9_acsf
-
-        features = qm9_acsf(data, model.representation.acsf, progress=progress)
+    features = model.representation.cached_features(data, train_rows, progress) if cfg.dataset == "qm9" else None
     target = model.target
     target_scale = float(np.std(getattr(data, target)[train_rows]))
     loader = QM9Batches(data, train_rows, cfg.batch_size, model.cutoff, targets=(target,), seed=cfg.seed,
                         shard=(dist.rank, dist.world))
     if state is not None:
         optimizer.load_state_dict(state["optimizer"])
-        epoch, step, best, since_best, wall = (state["epoch"], state["step"], state["best"], state["since_best"],
-                                               state["wall_s"])
-    scheduler = make_scheduler(cfg, optimizer, len(loader), epoch * len(loader) + step)
+    scheduler = make_scheduler(cfg, optimizer, len(loader), pos.epoch * len(loader) + pos.step)
     if state is not None:
         if cfg.lr_schedule == "plateau":
             scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
-        abs_err_sum, n_seen = state.get("abs_err_sum", 0.0), state.get("n_seen", 0)
     net = dist.wrap(model)
     log_file = run_dir / "log.csv"
-    if dist.is_main and not log_file.exists():
-        with open(log_file, "w", newline="") as f:
-            csv.writer(f).writerow(LOG_FIELDS)
-    elif dist.is_main:  # rows of epochs after the checkpoint's (killed before last.pt was replaced) are redone
-        write_epoch_log(log_file, read_epoch_log(log_file, 0 if state is None else state["epoch"]))
+    if dist.is_main:
+        _open_log(log_file, pos.epoch)
 
     def checkpoint(stopped=None):
         if not dist.is_main:
             return
-        train_state = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "epoch": epoch,
-                       "step": step, "best": best, "since_best": since_best, "abs_err_sum": abs_err_sum,
-                       "n_seen": n_seen, "wall_s": wall + (time.time() - t_start), "torch_rng": torch.get_rng_state(),
+        train_state = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                       **{k: v for k, v in asdict(pos).items() if k != "wall_s"},
+                       "wall_s": pos.wall_s + (time.time() - t_start), "torch_rng": torch.get_rng_state(),
                        "threads": torch.get_num_threads(), "world_size": dist.world, "stopped": stopped}
         if ema is not None:
             train_state["ema"] = ema.model.state_dict()
-        save_checkpoint(last, model, split.sha256, cfg.fold, None, train_state)
+        save_checkpoint(run_dir / "last.pt", model, split.sha256, cfg.fold, None, train_state)
+
+    def optimizer_step(batch):
+        cached = None if features is None else torch.from_numpy(features[batch.atom_index.numpy()])
+        batch = batch.to(device)
+        out = net(batch, None if cached is None else cached.to(device))
+        err = out[target] - batch.targets[target]
+        # sum over this process's share / size of the whole batch: averaged over processes by DDP,
+        # this is the mean squared error of the whole batch, whatever the shares
+        loss = (err / target_scale).pow(2).sum() * (dist.world / batch.global_size)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if cfg.lr_schedule != "plateau":
+            scheduler.step()
+        if ema is not None:
+            ema.update(model)
+        pos.step += 1
+        pos.abs_err_sum += float(err.detach().abs().sum())
+        pos.n_seen += err.numel()
+
+    def end_epoch():
+        val = evaluate(shipped, data, val_rows, device=device)
+        lr = optimizer.param_groups[0]["lr"]
+        if cfg.lr_schedule == "plateau":
+            scheduler.step(val["mae"])
+        improved, train_mae = pos.end_epoch(val["mae"])
+        metrics = {"val_mae": val["mae"], "val_rmse": val["rmse"], "epoch": pos.epoch}
+        if dist.is_main:
+            with open(log_file, "a", newline="") as f:
+                csv.writer(f).writerow([pos.epoch, f"{lr:.3g}", f"{train_mae:.5f}", f"{val['mae']:.5f}",
+                                        f"{val['rmse']:.5f}", f"{pos.wall_s + time.time() - t_start:.1f}"])
+        if improved:
+            if target == TASKS["dipole"].key:
+                fix_charge_sign(shipped, data, val_rows[:2000], device)
+            if dist.is_main:
+                save_checkpoint(run_dir / "best.pt", shipped, split.sha256, cfg.fold, metrics)
+        if keep_epoch_weights and dist.is_main:
+            save_checkpoint(run_dir / "epochs" / f"epoch{pos.epoch:03d}.pt", shipped, split.sha256, cfg.fold,
+                            metrics)
 
     t_start = time.time()
     t_ckpt = t_start
     steps_this_call = 0
     stop_reason = None
     with _StopRequest() as stop:
-        while epoch < cfg.max_epochs and stop_reason is None:
+        while pos.epoch < cfg.max_epochs and stop_reason is None:
             model.train()
-            bar = tqdm(loader.epoch(epoch, step), total=len(loader), initial=step,
+            bar = tqdm(loader.epoch(pos.epoch, pos.step), total=len(loader), initial=pos.step,
                        disable=not (progress and dist.is_main),
-                       desc=f"{cfg.model}-{cfg.target} fold {cfg.fold} epoch {epoch}", leave=False, mininterval=2)
+                       desc=f"{cfg.model}-{cfg.target} fold {cfg.fold} epoch {pos.epoch}", leave=False,
+                       mininterval=2)
             for batch in bar:
-                cached = None if features is None else torch.from_numpy(features[batch.atom_index.numpy()])
-                batch = batch.to(device)
-                out = net(batch, None if cached is None else cached.to(device))
-                err = out[target] - batch.targets[target]
-                # sum over this process's share / size of the whole batch: averaged over processes by DDP,
-                # this is the mean squared error of the whole batch, whatever the shares
-                loss = (err / target_scale).pow(2).sum() * (dist.world / batch.global_size)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                if cfg.lr_schedule != "plateau":
-                    scheduler.step()
-                if ema is not None:
-                    ema.update(model)
-                step += 1
+                optimizer_step(batch)
                 steps_this_call += 1
-                abs_err_sum += float(err.detach().abs().sum())
-                n_seen += err.numel()
-                if step % 50 == 0:
-                    bar.set_postfix(train_mae=f"{abs_err_sum / n_seen:.3f}", best_val=f"{best:.3f}")
+                if pos.step % 50 == 0:
+                    bar.set_postfix(train_mae=f"{pos.abs_err_sum / pos.n_seen:.3f}", best_val=f"{pos.best:.3f}")
                 now = time.time()
                 if stop.requested:
                     stop_reason = "interrupted"
@@ -459,42 +533,15 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
             bar.close()
             if stop_reason:
                 break
-            val = evaluate(shipped, data, val_rows, device=device)
-            lr = optimizer.param_groups[0]["lr"]
-            if cfg.lr_schedule == "plateau":
-                scheduler.step(val["mae"])
-            improved = val["mae"] < best
-            best = min(best, val["mae"])
-            since_best = 0 if improved else since_best + 1
-            epoch, step = epoch + 1, 0
-            train_mae = abs_err_sum / max(n_seen, 1)
-            abs_err_sum, n_seen = 0.0, 0
-            if dist.is_main:
-                with open(log_file, "a", newline="") as f:
-                    csv.writer(f).writerow([epoch, f"{lr:.3g}", f"{train_mae:.5f}", f"{val['mae']:.5f}",
-                                            f"{val['rmse']:.5f}", f"{wall + time.time() - t_start:.1f}"])
-            if improved:
-                if target == TASKS["dipole"].key:
-                    fix_charge_sign(shipped, data, val_rows[:2000], device)
-                if dist.is_main:
-                    save_checkpoint(run_dir / "best.pt", shipped, split.sha256, cfg.fold,
-                                    {"val_mae": val["mae"], "val_rmse": val["rmse"], "epoch": epoch})
-            if keep_epoch_weights and dist.is_main:
-                save_checkpoint(run_dir / "epochs" / f"epoch{epoch:03d}.pt", shipped, split.sha256, cfg.fold,
-                                {"val_mae": val["mae"], "val_rmse": val["rmse"], "epoch": epoch})
-            if cfg.lr_schedule == "plateau":  # a fixed budget (cosine) runs to max_epochs
-                if since_best >= cfg.early_stop_patience:
-                    stop_reason = "early stop"
-                elif optimizer.param_groups[0]["lr"] <= cfg.min_lr * 1.0001 and since_best > cfg.lr_patience:
-                    stop_reason = "learning rate at its minimum"
+            end_epoch()
+            stop_reason = _stop_reason(cfg, pos, optimizer)
             checkpoint(stopped=stop_reason)
             t_ckpt = time.time()
         else:
             stop_reason = stop_reason or "max epochs"
-    return {"epoch": epoch, "best_val_mae": best, "stopped": stop_reason or "max epochs"}
+    return {"epoch": pos.epoch, "best_val_mae": pos.best, "stopped": stop_reason or "max epochs"}
 
 
-@torch.no_grad()
 def set_budget(run_dir: str | Path, max_epochs: int, decay_epochs: float) -> TrainingConfig:
     """Give a paused run a fixed budget: hold its learning rate, then decay it along a cosine over the last
     ``decay_epochs`` of ``max_epochs`` (``lr_schedule="cosine"``). Allowed only while the change alters nothing
@@ -533,6 +580,7 @@ def set_budget(run_dir: str | Path, max_epochs: int, decay_epochs: float) -> Tra
     return new
 
 
+@torch.no_grad()
 def fix_charge_sign(model: AtomisticModel, data, rows, device="cpu"):
     """Apply the documented sign convention of latent charges (oxygen negative) to a dipole model."""
     charges = predict(model, data, rows=rows, device=device).latents

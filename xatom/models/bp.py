@@ -6,10 +6,11 @@ to one scalar y_i that the shared heads turn into Ê_i or q̂_i.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
-from ..batch import Batch
+from ..batch import Batch, QM9Batches
 from .acsf import ACSF, ACSFParameters
 from .layers import mlp, shifted_softplus
 
@@ -31,6 +32,23 @@ class BehlerParrinello(nn.Module):
         self.networks = nn.ModuleList(mlp(n_f, list(hidden[:-1]), hidden[-1]) for _ in range(n_el))
         self.outputs = nn.ModuleList(nn.Linear(hidden[-1], 1) for _ in range(n_el))
         self.n_features = hidden[-1]
+
+    unused_parameters_possible = True
+    """A batch may lack an element, leaving that element's network without gradient (data-parallel training)."""
+
+    def fit_statistics(self, data, rows, cutoff: float, seed: int):
+        """Fit the feature standardisation on a seeded sample of at most 5,000 of the training ``rows``."""
+        sample = np.random.default_rng(seed).choice(rows, min(5000, len(rows)), replace=False)
+        self.fit_standardization(QM9Batches(data, sample, 500, cutoff, (), False).epoch(0))
+
+    def cached_features(self, data, rows, progress: bool = True):
+        """The symmetry functions of all QM9 atoms, computed once and memory-mapped (``xatom.data.features``), for
+        training on ``rows`` of ≥ 20,000 molecules; None for small runs, which compute their few on the fly."""
+        if len(rows) < 20_000:
+            return None
+        from ..data.features import qm9_acsf
+
+        return qm9_acsf(data, self.acsf, progress=progress)
 
     @torch.no_grad()
     def fit_standardization(self, batches):

@@ -122,6 +122,17 @@ class SchNet(nn.Module):
         n_grid = int(round(cutoff / filter_grid_spacing)) + 2 if filter_grid_spacing > 0 else 0
         self.register_buffer("filter_grid", torch.arange(n_grid, dtype=torch.float32) * max(filter_grid_spacing, 0))
 
+    unused_parameters_possible = False
+    """Every parameter takes part in every batch (data-parallel training needs no search for unused ones)."""
+
+    def fit_statistics(self, data, rows, cutoff: float, seed: int):
+        """Nothing to fit: SchNet's inputs are atomic numbers and distances (the hook of the representation
+        contract, see :meth:`xatom.models.bp.BehlerParrinello.fit_statistics`)."""
+
+    def cached_features(self, data, rows, progress: bool = True):
+        """None: SchNet computes its pair filters per step (the hook of the representation contract)."""
+        return None
+
     @property
     def element_embeddings(self) -> torch.Tensor:
         """The learned element embedding matrix A, row Z for atomic number Z, (max_z + 1, n_features)."""
