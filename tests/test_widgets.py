@@ -93,3 +93,13 @@ def test_embedding_explorer_switches_sources_components_and_groups():
     assert "PC3" in ex.coordinates().columns
     c["source"].value = "b"
     assert ex.source == "b" and isinstance(ex.static_figure(), matplotlib.figure.Figure)
+
+
+def test_live_views_carry_a_static_picture_for_browsers_without_webgl():
+    ex = MoleculeExplorer(load=load, start="CCO")
+    fields_ex = FieldExplorer(load=load, start="CCO", spacing=0.4)
+    for view in (ex.view(), fields_ex.view()):
+        html = view._make_html()
+        assert view.picture is not None and view.picture[:8] == b"\x89PNG\r\n\x1a\n"
+        assert 'alt="static picture of this view"' in html
+    assert fields_ex.label.startswith("$\\Omega_\\mathrm{C}")  # mathtext, rendered in the colour bars

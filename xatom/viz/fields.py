@@ -182,11 +182,12 @@ def isosurface_figure(molecule: Molecule, grid: Grid, surface_values, colour_val
 
 
 def isosurface_view(molecule: Molecule, grid: Grid, surface_values, colour_values, isovalue: float,
-                    limit: float, width: int = 360, height: int = 300, opacity: float = 0.85):
-    """Interactive py3Dmol view: isosurface of ``surface_values`` coloured by ``colour_values`` in [−limit, limit]."""
+                    limit: float, width: int = 360, height: int = 300, opacity: float = 0.85, picture=None):
+    """Interactive py3Dmol view: isosurface of ``surface_values`` coloured by ``colour_values`` in [−limit, limit];
+    ``picture`` (a matplotlib figure, e.g. :func:`isosurface_figure`) is shown where the browser cannot draw it."""
     from .view3d import View
 
-    view = View(width=width, height=height)
+    view = View(width=width, height=height, picture=picture)
     view.addModel(molecule.to_xyz(), "xyz")
     view.setStyle({"stick": {"radius": 0.12}, "sphere": {"scale": 0.22}})
     view.addVolumetricData(cube_text(molecule, grid, surface_values), "cube",

@@ -20,7 +20,8 @@ from ..molecule import Molecule
 
 LIBRARY = Path(__file__).with_name("js") / "3Dmol-min.js"
 FALLBACK_TEXT = ("3D view not shown: it needs JavaScript and WebGL in the browser (in JupyterLab or the Notebook, "
-                 "run the cell or trust the notebook; in an HTML page, allow scripts).")
+                 "trust the notebook and run the cell; in an HTML page, allow scripts; without WebGL, "
+                 "use the static picture).")
 
 
 @functools.lru_cache(maxsize=1)

@@ -172,7 +172,7 @@ class MoleculeExplorer(_Picker):
 
         values = self.values()
         norm, cmap = self._norm(values)
-        view = View(width=width, height=height)
+        view = View(width=width, height=height, picture=self.static_figure())  # shown where WebGL is missing
         view.addModel(self.molecule.to_xyz(), "xyz")
         for i, v in enumerate(values):
             colour = _hex(plt.get_cmap(cmap)(norm(v)))
@@ -265,7 +265,9 @@ class FieldExplorer(_Picker):
     @property
     def label(self) -> str:
         kind = self.FIELDS[self.field_name][0]
-        return f"Ω_{self.probe} − Ω_{self.probe}(∞) (kcal/mol)" if kind == "omega" else "ESP, +1 e probe (kcal/mol)"
+        if kind == "omega":  # matplotlib mathtext: the colour bars of the cut and the static picture
+            return rf"$\Omega_\mathrm{{{self.probe}}} - \Omega_\mathrm{{{self.probe}}}(\infty)$ (kcal/mol)"
+        return "ESP, +1 e probe (kcal/mol)"
 
     def _source(self):
         """The probe (Ω) or the latent charges (ESP) of the current molecule and model, made once."""
@@ -318,8 +320,10 @@ class FieldExplorer(_Picker):
 
     def view(self, isovalue: float | None = None, width: int = 420, height: int = 320):
         isovalue = self.default_isovalue if isovalue is None else isovalue
+        picture = fields.isosurface_figure(self.molecule, self.box, self.surface, self.volume(), isovalue, self.label,
+                                           limit=self.limit(isovalue))  # shown where WebGL is missing
         return fields.isosurface_view(self.molecule, self.box, self.surface, self.volume(), isovalue,
-                                      self.limit(isovalue), width, height)
+                                      self.limit(isovalue), width, height, picture=picture)
 
     def static_figure(self, isovalue: float | None = None, offset: float = 0.0):
         """Isosurface coloured by the field (left) and the contour plot of the cut plane (right)."""
@@ -329,7 +333,7 @@ class FieldExplorer(_Picker):
         limit = self.limit(isovalue)
         fields.isosurface_figure(self.molecule, self.box, self.surface, self.volume(), isovalue, self.label,
                                  limit=limit, ax=fig.add_subplot(grid[0], projection="3d"),
-                                 title=f"Σ‖r − r_i‖⁻² = {isovalue:g} Å⁻²")
+                                 title=rf"$\sum_i \|\mathbf{{r}} - \mathbf{{r}}_i\|^{{-2}}$ = {isovalue:g} Å$^{{-2}}$")
         plane, values = self.cut(offset)
         fields.plane_contours(plane, values, self.molecule, self.label, ax=fig.add_subplot(grid[1]),
                               title=f"cut {offset:+.1f} Å from the molecular plane")
