@@ -6,11 +6,10 @@ import pytest
 
 import xatom
 from physics import random_rotation
-from xatom.analysis.grids import (Grid, box_grid, molecular_plane, outward_points, principal_axes, proximity,
-                                 surface_isovalue, surface_sign_patches)
+from xatom.analysis.grids import (Grid, box_grid, isosurface_mesh, molecular_plane, outward_points, principal_axes,
+                                 proximity, sample, surface_isovalue, surface_sign_patches)
 from xatom.errors import DataFormatError, GridError, NonFiniteError, ShapeError
 from xatom.viz.cube import read_cube, write_cube
-from xatom.viz.fields import isosurface_mesh, sample
 
 
 def test_grid_points_run_last_axis_fastest():

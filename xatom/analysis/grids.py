@@ -4,7 +4,8 @@ A :class:`Grid` is an origin plus one step vector per axis, so points are
 ``origin + i·axes[0] + j·axes[1] (+ k·axes[2])``. Grids turn with the molecule: rotate the origin and
 the step vectors, and every point lands on the rotated point (this is how the invariance of a field is
 checked). Values on a grid come as arrays of shape ``grid.shape`` (C order: the last axis runs fastest),
-the layout of Gaussian cube files.
+the layout of Gaussian cube files. Isosurfaces of a field on a grid (marching cubes) and values sampled on them
+(trilinear) are computed here too; :mod:`xatom.viz.fields` only draws them.
 """
 from __future__ import annotations
 
@@ -264,3 +265,30 @@ def surface_sign_patches(faces, face_values, face_area) -> dict:
         result[f"{name}_patches"] = int((areas >= 0.01 * face_area.sum()).sum())
         result[f"{name}_area_in_5_largest"] = float(areas[:5].sum() / max(face_area[mask].sum(), 1e-12)) if n else np.nan
     return result
+
+
+def isosurface_mesh(grid: Grid, surface_values, isovalue: float):
+    """Vertices (Å, (n, 3)) and triangles of the isosurface ``surface_values = isovalue`` (marching cubes)."""
+    from skimage.measure import marching_cubes
+
+    volume = np.asarray(surface_values, dtype=float).reshape(grid.shape)
+    if not volume.min() < isovalue < volume.max():
+        raise ValueError(f"isovalue {isovalue} lies outside the field's range [{volume.min():.3g}, {volume.max():.3g}]")
+    verts, faces, _, _ = marching_cubes(volume, level=isovalue)
+    return grid.origin + verts @ grid.axes, faces
+
+
+def sample(grid: Grid, values, points) -> np.ndarray:
+    """Trilinear interpolation of a field on a 3D grid at arbitrary points (Å)."""
+    from scipy.ndimage import map_coordinates
+
+    volume = np.asarray(values, dtype=float).reshape(grid.shape)
+    index = (np.asarray(points, dtype=float) - grid.origin) @ np.linalg.inv(grid.axes)
+    return map_coordinates(volume, index.T, order=1, mode="nearest")
+
+
+def surface_field(grid: Grid, surface_values, colour_values, isovalue: float):
+    """The isosurface ``surface_values = isovalue`` (vertices in Å, triangles) and ``colour_values`` sampled at
+    the centre of each triangle."""
+    verts, faces = isosurface_mesh(grid, surface_values, isovalue)
+    return verts, faces, sample(grid, colour_values, verts[faces].mean(1))

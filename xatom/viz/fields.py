@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from ..analysis.grids import Grid, principal_axes
+from ..analysis.grids import Grid, principal_axes, surface_field
 from ..molecule import Molecule
 from .cube import cube_text
 
@@ -70,33 +70,6 @@ def plane_contours(grid: Grid, values, molecule: Molecule, label: str, ax=None, 
     if colorbar:
         (fig or ax.figure).colorbar(filled, ax=ax, label=label, shrink=0.85, ticks=MaxNLocator(5))
     return fig or ax.figure
-
-
-def isosurface_mesh(grid: Grid, surface_values, isovalue: float):
-    """Vertices (Å, (n, 3)) and triangles of the isosurface ``surface_values = isovalue`` (marching cubes)."""
-    from skimage.measure import marching_cubes
-
-    volume = np.asarray(surface_values, dtype=float).reshape(grid.shape)
-    if not volume.min() < isovalue < volume.max():
-        raise ValueError(f"isovalue {isovalue} lies outside the field's range [{volume.min():.3g}, {volume.max():.3g}]")
-    verts, faces, _, _ = marching_cubes(volume, level=isovalue)
-    return grid.origin + verts @ grid.axes, faces
-
-
-def sample(grid: Grid, values, points) -> np.ndarray:
-    """Trilinear interpolation of a field on a 3D grid at arbitrary points (Å)."""
-    from scipy.ndimage import map_coordinates
-
-    volume = np.asarray(values, dtype=float).reshape(grid.shape)
-    index = (np.asarray(points, dtype=float) - grid.origin) @ np.linalg.inv(grid.axes)
-    return map_coordinates(volume, index.T, order=1, mode="nearest")
-
-
-def surface_field(grid: Grid, surface_values, colour_values, isovalue: float):
-    """The isosurface ``surface_values = isovalue`` (vertices in Å, triangles) and ``colour_values`` sampled at
-    the centre of each triangle."""
-    verts, faces = isosurface_mesh(grid, surface_values, isovalue)
-    return verts, faces, sample(grid, colour_values, verts[faces].mean(1))
 
 
 def surface_and_cut_figure(molecules: dict, boxes: dict, planes: dict, isovalue: float, label: str,

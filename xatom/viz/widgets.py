@@ -29,7 +29,7 @@ from matplotlib import cm, colors, patheffects
 from .. import zoo
 from ..zoo import QM9_MODELS, split_name
 from ..analysis.esp import electrostatic_potential, latent_charges
-from ..analysis.grids import box_grid, molecular_plane, proximity, surface_isovalue
+from ..analysis.grids import box_grid, molecular_plane, proximity, surface_field, surface_isovalue
 from ..analysis.probe import LocalChemicalPotential
 from ..bonds import bonded_pairs
 from ..data.lookup import molecule_from_text
@@ -314,7 +314,7 @@ class FieldExplorer(_Picker):
         isovalue = self.default_isovalue if isovalue is None else isovalue
         key = ("limit", self.field_name, self.probe, self.fold, isovalue)
         if key not in self._cache:
-            on_faces = fields.surface_field(self.box, self.surface, self.volume(), isovalue)[2]
+            on_faces = surface_field(self.box, self.surface, self.volume(), isovalue)[2]
             self._cache[key] = fields.symmetric_limit(on_faces)
         return self._cache[key]
 
