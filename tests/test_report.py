@@ -263,3 +263,18 @@ def test_notebook_page_shows_no_widget_or_default_repr():
     assert "VBox(children=" not in page and "py3Dmol.view at" not in page
     assert "3dmolviewer_1" in page and "A live widget" in page
     assert len(nb.cells[0].outputs) == 2  # the executed notebook itself is left as it was
+
+
+def test_notebook_page_renders_markdown_math_without_mathjax():
+    """Offline, MathJax (a CDN script) never loads: the page's math is HTML already."""
+    import re
+
+    from xatom.reproduce import notebook_page
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("Charges $\\hat q_i$ give $$E(\\mathbf r_0) = \\sum_i q_i$$ at `$HOME`.")]
+    page = notebook_page(nb)
+    body = re.sub(r"<script.*?</script>|<style.*?</style>", "", page, flags=re.S)
+    assert "\\hat" not in body and "\\sum" not in body and "q̂" in body and "∑" in body
+    assert "$HOME" in body  # a dollar in code is not math
+    assert nb.cells[0].source.startswith("Charges $\\hat")  # the notebook itself is left as it was

@@ -28,11 +28,16 @@ LIVE_WIDGET = ("<p><i>A live widget: it needs a running Jupyter kernel. This pag
 
 def static_notebook(nb):
     """A copy of an executed notebook for a static HTML page: a widget's output becomes a short note (without a
-    kernel its text would be the widget's repr, ``VBox(children=(…``), and an output that is only a default repr
-    (``<py3Dmol.view at 0x…>``, the return value beside the drawn view) is dropped."""
+    kernel its text would be the widget's repr, ``VBox(children=(…``), an output that is only a default repr
+    (``<py3Dmol.view at 0x…>``, the return value beside the drawn view) is dropped, and markdown math is turned
+    into HTML here (:mod:`xatom.texmath`), so that the page needs no MathJax from a CDN to read offline."""
     import nbformat
 
+    from .texmath import markdown_html
+
     nb = copy.deepcopy(nb)
+    for cell in (c for c in nb.cells if c.cell_type == "markdown" and "$" in c.source):
+        cell.source = markdown_html(cell.source)
     for cell in (c for c in nb.cells if c.cell_type == "code"):
         outputs = []
         for out in cell.outputs:
