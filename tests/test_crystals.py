@@ -61,7 +61,7 @@ def test_composition_baseline_reproduces_linear_energies_exactly():
     mu = {3: -1.9, 8: -4.9, 26: -8.3}
     energy = np.array([np.mean([mu[z] for z in s.numbers]) for s in structures])
     data = crystals_from_structures(structures, energy)
-    model.head.fit_baseline(data.numbers, data.offsets, energy)
+    model.head.fit_statistics(data.numbers, data.offsets, energy)
     for z, value in mu.items():
         assert float(model.head.baseline_ev[z]) == pytest.approx(value, abs=1e-5)
     with torch.no_grad():

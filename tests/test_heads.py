@@ -57,13 +57,13 @@ def test_dipole_does_not_depend_on_the_origin(molecules):
         torch.testing.assert_close(out["dipole_debye"], ref["dipole_debye"], atol=2e-3, rtol=1e-4)
 
 
-def test_fix_sign_makes_oxygen_negative_and_keeps_the_dipole_magnitude(ethanol, water):
+def test_set_convention_makes_oxygen_negative_and_keeps_the_dipole_magnitude(ethanol, water):
     head = DipoleHead()
     b = batch_molecules([ethanol, water], 5.0)
     y = torch.where(b.Z == 8, 0.5, -0.1) + 0.01 * random_y(b, 3)  # oxygen positive: the "wrong" sign
     before = head(y, b)
     assert float(before["charge_e"][b.Z == 8].mean()) > 0
-    head.fix_sign(before["charge_e"], b.Z)
+    head.set_convention(before["charge_e"], b.Z)
     after = head(y, b)
     assert float(head.sign) == -1.0
     assert float(after["charge_e"][b.Z == 8].mean()) < 0
@@ -71,14 +71,14 @@ def test_fix_sign_makes_oxygen_negative_and_keeps_the_dipole_magnitude(ethanol, 
     torch.testing.assert_close(after["dipole_debye"], before["dipole_debye"])
     torch.testing.assert_close(after["dipole_vector_debye"], -before["dipole_vector_debye"])
     # already in convention: applying it again changes nothing
-    head.fix_sign(after["charge_e"], b.Z)
+    head.set_convention(after["charge_e"], b.Z)
     assert float(head.sign) == -1.0
 
 
-def test_fix_sign_keeps_the_sign_without_oxygen(methane, benzene):
+def test_set_convention_keeps_the_sign_without_oxygen(methane, benzene):
     head = DipoleHead()
     b = batch_molecules([methane, benzene], 5.0)
-    head.fix_sign(head(random_y(b), b)["charge_e"], b.Z)
+    head.set_convention(head(random_y(b), b)["charge_e"], b.Z)
     assert float(head.sign) == 1.0
 
 
@@ -108,10 +108,10 @@ def synthetic_energies(n_mol=60, seed=0, noise=0.0):
     return numbers_flat, offsets, energy
 
 
-def test_fit_baseline_recovers_per_element_energies_exactly():
+def test_fit_statistics_recovers_per_element_energies_exactly():
     numbers, offsets, energy = synthetic_energies()
     head = EnergyHead(partition="element")
-    head.fit_baseline(numbers, offsets, energy)
+    head.fit_statistics(numbers, offsets, energy)
     for z, e in ELEMENT_ENERGIES.items():
         assert float(head.baseline_kcal[z]) == pytest.approx(e, rel=1e-6)
     others = [z for z in range(95) if z not in ELEMENT_ENERGIES]
@@ -119,10 +119,10 @@ def test_fit_baseline_recovers_per_element_energies_exactly():
     assert float(head.scale_kcal) == pytest.approx(0.1)  # nothing left to learn: the floor keeps gradients alive
 
 
-def test_fit_baseline_scale_is_the_residual_spread_per_atom():
+def test_fit_statistics_scale_is_the_residual_spread_per_atom():
     numbers, offsets, energy = synthetic_energies(n_mol=400, seed=1, noise=5.0)
     head = EnergyHead(partition="element")
-    head.fit_baseline(numbers, offsets, energy)
+    head.fit_statistics(numbers, offsets, energy)
     for z, e in ELEMENT_ENERGIES.items():
         assert float(head.baseline_kcal[z]) == pytest.approx(e, abs=1.0)
     counts = np.stack([np.add.reduceat((numbers == z).astype(float), offsets[:-1]) for z in ELEMENT_ENERGIES], 1)
@@ -134,7 +134,7 @@ def test_fit_baseline_scale_is_the_residual_spread_per_atom():
 def test_paper_partition_shares_one_mean_and_spread_per_atom_across_elements():
     numbers, offsets, energy = synthetic_energies(n_mol=400, seed=2, noise=5.0)
     head = EnergyHead(partition="atom")
-    head.fit_baseline(numbers, offsets, energy)
+    head.fit_statistics(numbers, offsets, energy)
     per_atom = energy / np.diff(offsets)
     # one μ for every element, also those absent from the training data (the network alone tells them apart)
     torch.testing.assert_close(head.baseline_kcal, torch.full((95,), float(per_atom.mean())))
@@ -145,7 +145,7 @@ def test_partitions_differ_in_the_split_between_atoms_not_in_what_the_sum_can_ex
     numbers, offsets, energy = synthetic_energies(n_mol=300, seed=3, noise=5.0)
     heads = {p: EnergyHead(partition=p) for p in ("atom", "element")}
     for head in heads.values():
-        head.fit_baseline(numbers, offsets, energy)
+        head.fit_statistics(numbers, offsets, energy)
     b = batch_molecules([ethanol, water], 5.0)
     y = random_y(b, 5)
     atom = heads["atom"](y, b)

@@ -91,7 +91,7 @@ def average_checkpoints(paths: list[str | Path]) -> AtomisticModel:
     Meant for the end-of-epoch weights of one run (``xatom train --keep-epoch-weights``): near the end of
     training they sit in one basin and their mean is usually better than any of them. Buffers (element
     baselines, a dipole model's charge sign) are taken from the last checkpoint, not averaged; the charge sign is
-    a convention, so re-apply it to an averaged dipole model (:func:`xatom.training.fix_charge_sign`, as
+    a convention, so re-apply it to an averaged dipole model (:func:`xatom.training.apply_convention`, as
     :func:`xatom.training.average_run` does).
 
     Raises:

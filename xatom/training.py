@@ -285,11 +285,10 @@ def prepare_model(cfg: TrainingConfig, data, train_rows) -> AtomisticModel:
     """A freshly initialised model with its data-dependent statistics fitted on the training rows."""
     torch.manual_seed(cfg.seed)
     model = AtomisticModel(cfg.model_config())
-    if task(cfg.target).latent.startswith("atomic_energy"):  # sums of atomic energies: fit the baseline
-        starts, ends = data.offsets[train_rows], data.offsets[train_rows + 1]
-        idx = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
-        model.head.fit_baseline(data.numbers[idx], np.concatenate([[0], np.cumsum(ends - starts)]),
-                                getattr(data, model.target)[train_rows])
+    starts, ends = data.offsets[train_rows], data.offsets[train_rows + 1]
+    idx = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
+    model.head.fit_statistics(data.numbers[idx], np.concatenate([[0], np.cumsum(ends - starts)]),
+                              getattr(data, model.target)[train_rows])
     model.representation.fit_statistics(data, train_rows, model.cutoff, cfg.seed)
     return model
 
@@ -492,8 +491,7 @@ def train(run_dir: str | Path, cfg: TrainingConfig | None = None, data=None, max
                 csv.writer(f).writerow([pos.epoch, f"{lr:.3g}", f"{train_mae:.5f}", f"{val['mae']:.5f}",
                                         f"{val['rmse']:.5f}", f"{pos.wall_s + time.time() - t_start:.1f}"])
         if improved:
-            if target == TASKS["dipole"].key:
-                fix_charge_sign(shipped, data, val_rows[:2000], device)
+            apply_convention(shipped, data, val_rows[:2000], device)
             if dist.is_main:
                 save_checkpoint(run_dir / "best.pt", shipped, split.sha256, cfg.fold, metrics)
         if keep_epoch_weights and dist.is_main:
@@ -581,12 +579,15 @@ def set_budget(run_dir: str | Path, max_epochs: int, decay_epochs: float) -> Tra
 
 
 @torch.no_grad()
-def fix_charge_sign(model: AtomisticModel, data, rows, device="cpu"):
-    """Apply the documented sign convention of latent charges (oxygen negative) to a dipole model."""
-    charges = predict(model, data, rows=rows, device=device).latents
+def apply_convention(model: AtomisticModel, data, rows, device="cpu"):
+    """Set the documented convention of a head's latents from its predictions on ``rows`` (dipole heads: oxygen's
+    mean charge negative); nothing for heads without one."""
+    if not model.head.sets_convention:
+        return
+    latents = predict(model, data, rows=rows, device=device).latents
     starts, ends = data.offsets[rows], data.offsets[rows + 1]
     Z = np.concatenate([data.numbers[a:b] for a, b in zip(starts, ends)])
-    model.head.fix_sign(torch.as_tensor(charges), torch.as_tensor(Z.astype(np.int64)))
+    model.head.set_convention(torch.as_tensor(latents), torch.as_tensor(Z.astype(np.int64)))
     model.train()
 
 
@@ -613,8 +614,7 @@ def average_run(run_dir: str | Path, last: int, device: str = "cpu") -> dict:
     cfg = json.loads((run_dir / "config.json").read_text())
     data, split = load_dataset(cfg.get("dataset", "qm9"), cfg["fold"])
     val_rows = data.rows_of(split.val)
-    if model.target == TASKS["dipole"].key:
-        fix_charge_sign(model, data, val_rows[:2000], device)
+    apply_convention(model, data, val_rows[:2000], device)
     val = evaluate(model, data, val_rows, device=device)
     save_checkpoint(run_dir / "averaged.pt", model, split.sha256, cfg["fold"],
                     {"val_mae": val["mae"], "val_rmse": val["rmse"], "epoch": epochs[-1], "averaged_epochs": epochs})

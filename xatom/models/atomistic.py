@@ -53,24 +53,30 @@ def model_config(model: str, target: str, energy_partition: str = "atom", **over
     return config
 
 
+def _schnet(arch: dict):
+    """SchNet, its atom-wise readout network (features → y_i) and its cutoff in Å."""
+    readout_hidden = arch.pop("readout_hidden")
+    return SchNet(**arch), mlp(arch["n_features"], list(readout_hidden), 1), arch["cutoff"]
+
+
+def _behler_parrinello(arch: dict):
+    """Behler–Parrinello networks (their element networks end in y_i: no separate readout) and the ACSF cutoff."""
+    representation = BehlerParrinello(hidden=tuple(arch["hidden"]), acsf=ACSFParameters.from_dict(arch["acsf"]))
+    params = representation.acsf.params
+    return representation, None, max(params.radial_cutoff, params.angular_cutoff)
+
+
+REPRESENTATIONS = {"schnet": _schnet, "bp": _behler_parrinello}
+"""Model kind → builder of (representation, readout or None, cutoff in Å) from its architecture options."""
+
+
 class AtomisticModel(nn.Module):
     """Representation → per-atom scalar y_i → head (energy sum or latent-charge dipole)."""
 
     def __init__(self, config: dict):
         super().__init__()
         self.config = copy.deepcopy(config)
-        arch = dict(config["architecture"])
-        if config["model"] == "schnet":
-            readout_hidden = arch.pop("readout_hidden")
-            self.representation = SchNet(**arch)
-            self.readout = mlp(arch["n_features"], list(readout_hidden), 1)
-            self.cutoff = arch["cutoff"]
-        else:
-            self.representation = BehlerParrinello(hidden=tuple(arch["hidden"]),
-                                                   acsf=ACSFParameters.from_dict(arch["acsf"]))
-            self.readout = None
-            params = self.representation.acsf.params
-            self.cutoff = max(params.radial_cutoff, params.angular_cutoff)
+        self.representation, self.readout, self.cutoff = REPRESENTATIONS[config["model"]](dict(config["architecture"]))
         if config["target"] == "energy":
             self.head: EnergyHead | DipoleHead = EnergyHead(partition=self.energy_partition)
         else:

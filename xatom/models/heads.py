@@ -15,7 +15,7 @@ keep the per-atom latent quantity:
   molecule (q̂_i = y_i − mean_mol(y)), because QM9 molecules are neutral; with Σ q̂ = 0, μ does not
   depend on the origin (positions are still taken relative to the centre of mass, as in the paper).
   |μ| is invariant under q̂ → −q̂, so training can land on either sign; a stored sign s = ±1 fixes the
-  convention "oxygen atoms carry negative charge on average" (set by :meth:`DipoleHead.fix_sign`).
+  convention "oxygen atoms carry negative charge on average" (set by :meth:`DipoleHead.set_convention`).
 """
 from __future__ import annotations
 
@@ -78,7 +78,10 @@ class EnergyHead(nn.Module):
         self.register_buffer("baseline_kcal", torch.zeros(max_z + 1))
         self.register_buffer("scale_kcal", torch.ones(()))
 
-    def fit_baseline(self, numbers: np.ndarray, offsets: np.ndarray, energy_kcal: np.ndarray):
+    sets_convention = False
+    """Heads whose latents carry a convention set after training (:meth:`DipoleHead.set_convention`)."""
+
+    def fit_statistics(self, numbers: np.ndarray, offsets: np.ndarray, energy_kcal: np.ndarray):
         """Baseline and scale of the partition from training molecules.
 
         ``"atom"``: b_Z = μ = mean(E/N) for every element and s = σ = std(E/N); ``"element"``: least-squares
@@ -130,8 +133,13 @@ class DipoleHead(nn.Module):
         magnitude = torch.sqrt((mu * mu).sum(-1) + 1e-12)
         return {self.latent: q, "dipole_vector_debye": mu, self.target: magnitude}
 
+    sets_convention = True
+
+    def fit_statistics(self, numbers: np.ndarray, offsets: np.ndarray, dipole_debye: np.ndarray):
+        """Nothing to fit: charges are the network's scalars made neutral (the heads' common hook)."""
+
     @torch.no_grad()
-    def fix_sign(self, charges: torch.Tensor, Z: torch.Tensor):
+    def set_convention(self, charges: torch.Tensor, Z: torch.Tensor):
         """Flip the sign convention so that oxygen's mean latent charge is negative (predictions unchanged)."""
         oxygen = charges[Z == 8]
         if oxygen.numel() and float(oxygen.mean()) > 0:
@@ -154,7 +162,9 @@ class EnergyPerAtomHead(nn.Module):
         self.register_buffer("baseline_ev", torch.zeros(max_z + 1))
         self.register_buffer("scale_ev", torch.ones(()))
 
-    def fit_baseline(self, numbers: np.ndarray, offsets: np.ndarray, energy_ev_per_atom: np.ndarray):
+    sets_convention = False
+
+    def fit_statistics(self, numbers: np.ndarray, offsets: np.ndarray, energy_ev_per_atom: np.ndarray):
         """Composition baseline from training structures (atomic numbers, offsets, energies per atom in eV)."""
         residual = _fit_composition(self.baseline_ev, numbers, offsets, energy_ev_per_atom, per_atom=True)
         self.scale_ev.fill_(max(float(residual.std()), 0.01))
