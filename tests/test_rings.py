@@ -90,7 +90,7 @@ def test_geometry_failure_is_reported_not_skipped():
                mulliken_e=np.zeros(6), smiles=np.array(["C1=CC=CC=C1"]))
     rings, failures = R.find_aromatic_carbon_rings(data)
     assert rings.empty and len(failures) == 1
-    assert failures.iloc[0].qm9_index == 7 and failures.iloc[0].stage in ("DetermineBonds", "SanitizeMol", "no ring")
+    assert failures.iloc[0].qm9_index == 7 and failures.iloc[0].stage in ("DetermineBondOrders", "SanitizeMol", "no ring")
 
 
 def test_ring_metrics_equal_manual_sums():

@@ -3,7 +3,7 @@
 The paper ranks the aromatic rings of QM9 by the atomic energies a model assigns to them. Here:
 
 1. :func:`find_aromatic_carbon_rings` finds every 6-membered ring of aromatic carbons. Bonds are perceived
-   *from the 3D geometry* (RDKit ``DetermineBonds`` on the xyz block), so RDKit's atom indices are the
+   *from the 3D geometry* (the bond rule of :mod:`xatom.bonds`, bond orders by RDKit), so RDKit's atom indices are the
    model's atom indices (the QM9 order); the atom order of a SMILES string is a different one.
    A cheap preselection on QM9's SMILES (a ``c1ccccc1`` match) keeps the geometry step to the few
    hundred candidates. Molecules whose bonds cannot be perceived are returned as failures, never dropped.
@@ -63,22 +63,33 @@ def _remove_all_h_params():
 def mol_from_geometry(numbers, positions, charge: int = 0):
     """RDKit ``Mol`` (explicit hydrogens, atom i = input atom i) with bonds perceived from 3D positions (Å).
 
-    ``Chem.MolFromXYZBlock`` + ``rdDetermineBonds.DetermineBonds(charge=charge)`` then ``SanitizeMol``
-    (aromaticity perception). Raises ``RuntimeError`` naming the stage that failed.
+    The connectivity is the project's bond rule (:func:`xatom.bonds.bonded_pairs`), the same bonds every other
+    analysis sees; RDKit then assigns bond orders (``rdDetermineBonds.DetermineBondOrders(charge=charge)``) and
+    aromaticity (``SanitizeMol``). Raises ``RuntimeError`` naming the stage that failed.
+
+    Raises:
+        UnknownElementError: an element the bond rule has no covalent radius for.
     """
     from rdkit import Chem
     from rdkit.Chem import rdDetermineBonds
 
+    from ..bonds import bonded_pairs
     from ..molecule import Molecule
 
-    xyz = Molecule(np.asarray(numbers), np.asarray(positions, dtype=np.float64)).to_xyz(comment="")
-    mol = Chem.MolFromXYZBlock(xyz)
-    if mol is None:
+    numbers = np.asarray(numbers)
+    positions = np.asarray(positions, dtype=np.float64)
+    xyz = Molecule(numbers, positions).to_xyz(comment="")
+    atoms = Chem.MolFromXYZBlock(xyz)
+    if atoms is None:
         raise RuntimeError("MolFromXYZBlock: RDKit could not read the xyz block")
+    editable = Chem.RWMol(atoms)
+    for i, j in bonded_pairs(numbers, positions):
+        editable.AddBond(int(i), int(j), Chem.BondType.SINGLE)
+    mol = editable.GetMol()
     try:
-        rdDetermineBonds.DetermineBonds(mol, charge=charge)
+        rdDetermineBonds.DetermineBondOrders(mol, charge=charge)
     except (ValueError, RuntimeError) as err:  # which one depends on the RDKit version
-        raise RuntimeError(f"DetermineBonds: {err}".strip()) from None
+        raise RuntimeError(f"DetermineBondOrders: {err}".strip()) from None
     try:
         Chem.SanitizeMol(mol)
     except (ValueError, RuntimeError) as err:  # MolSanitizeException is a ValueError
@@ -139,7 +150,7 @@ def find_aromatic_carbon_rings(data, rows=None, preselect: bool = True):
             ``index`` and ``smiles``).
         rows: QM9 rows to search (default: all).
         preselect: check the SMILES first (:func:`preselect_candidates`) and perceive bonds from the
-            geometry only for candidates; ``False`` runs ``DetermineBonds`` on every row (slow for QM9).
+            geometry only for candidates; ``False`` perceives every row (slow for QM9).
 
     Returns:
         ``(rings, failures)``. ``rings`` has one line per ring: ``row``, ``qm9_index``, ``ring_atoms``
@@ -148,7 +159,7 @@ def find_aromatic_carbon_rings(data, rows=None, preselect: bool = True):
         the geometry-derived molecule without hydrogens), ``rings_in_smiles`` (aromatic C6 rings in QM9's
         SMILES, −1 without preselection) and ``mol`` (the geometry-derived RDKit ``Mol`` with hydrogens).
         ``failures`` has one line per row that could not be perceived: ``row``, ``qm9_index``, ``smiles``,
-        ``stage`` and ``error`` (stage "SMILES" = QM9's SMILES unreadable; "DetermineBonds"/"SanitizeMol";
+        ``stage`` and ``error`` (stage "SMILES" = QM9's SMILES unreadable; "DetermineBondOrders"/"SanitizeMol";
         "no ring" = the SMILES has an aromatic C6 ring but the geometry-derived molecule has none).
     """
     from rdkit import Chem, RDLogger
