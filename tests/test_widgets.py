@@ -63,11 +63,15 @@ def test_field_explorer_switches_fields_probes_and_cuts():
     ex.widget()
     c = ex._controls
     c["probe"].value = "O"
-    assert not np.allclose(ex.volume(), omega_c)
+    omega_o = ex.volume()
+    assert not np.allclose(omega_o, omega_c)
     c["field"].value = "ESP, SchNet charges"
     assert c["probe"].disabled and "ESP" in ex.label
     esp = ex.volume()
-    assert esp.shape == omega_c.shape and not np.allclose(esp, ex._cache[("Ω (local chemical potential)", "O", 0)])
+    assert esp.shape == omega_c.shape and not np.allclose(esp, omega_o)
+    c["field"].value = "Ω (local chemical potential)"  # back: the same field object, not computed again
+    assert ex.volume() is omega_o and not c["probe"].disabled
+    c["field"].value = "ESP, SchNet charges"
     c["offset"].value = 1.0
     plane, values = ex.cut(1.0, n=20)
     assert values.shape == (400,) and np.isfinite(values).all()
@@ -103,3 +107,29 @@ def test_live_views_carry_a_static_picture_for_browsers_without_webgl():
         assert view.picture is not None and view.picture[:8] == b"\x89PNG\r\n\x1a\n"
         assert 'alt="static picture of this view"' in html
     assert fields_ex.label.startswith("$\\Omega_\\mathrm{C}")  # mathtext, rendered in the colour bars
+
+
+def test_molecular_field_is_its_function_on_box_cut_and_surface():
+    from xatom.analysis.fields import MolecularField, SurroundingGrid, isovalue_for
+    from xatom.analysis.grids import surface_isovalue
+
+    mol, _ = molecule_from_text("C=O")
+    calls = []
+
+    def evaluate(points):  # a known field: distance from the first atom, in "kcal/mol"
+        calls.append(len(points))
+        return np.linalg.norm(points - mol.positions[0], axis=1)
+
+    grid = SurroundingGrid.around(mol.positions, spacing=0.5)
+    f = MolecularField(mol, evaluate, grid, "d (Å)")
+    volume = f.volume()
+    assert volume.shape == (grid.box.n_points,) and f.volume() is volume and calls == [grid.box.n_points]
+    assert volume == pytest.approx(np.linalg.norm(grid.box.points() - mol.positions[0], axis=1))
+    plane, values = f.cut(0.0, n=10)
+    assert values == pytest.approx(np.linalg.norm(plane.points() - mol.positions[0], axis=1))
+    iso = isovalue_for(mol)
+    assert iso % 0.25 == 0 and abs(iso - surface_isovalue([mol])) <= 0.125
+    verts, faces, on_faces = f.on_surface(iso)
+    assert f.on_surface(iso)[2] is on_faces and len(calls) == 2  # once per isovalue, volume reused
+    centres = verts[faces].mean(1)  # trilinear sampling of a distance is close to the distance itself
+    assert on_faces == pytest.approx(np.linalg.norm(centres - mol.positions[0], axis=1), abs=0.1)

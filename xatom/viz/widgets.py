@@ -6,8 +6,9 @@
 * :class:`FieldExplorer`: the same molecule picker plus field (local chemical potential Ω or ESP), probe
   element, model, cut-plane offset and isovalue; a live isosurface and a contour plot of the cut.
 
-The computing lives in plain methods (``select``, ``values``, ``field``), the widgets only call them, so
-everything is testable without a browser. ``static_figure()`` gives the picture used where no JavaScript
+The computing lives in :mod:`xatom.analysis` (latent values, :class:`~xatom.analysis.fields.MolecularField`);
+the explorers' plain methods (``select``, ``values``, ``current``) choose what to compute and the widgets only
+call them, so everything is testable without a browser. ``static_figure()`` gives the picture used where no JavaScript
 runs (GitHub, nbval, the HTML report).
 
 Every model call goes through the domain check (:mod:`xatom.domain`): outside the widgets its
@@ -19,6 +20,7 @@ from __future__ import annotations
 import functools
 import html
 import warnings
+from typing import NamedTuple
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -28,8 +30,10 @@ from matplotlib import cm, colors, patheffects
 
 from .. import zoo
 from ..zoo import QM9_MODELS, split_name
-from ..analysis.esp import electrostatic_potential, latent_charges
-from ..analysis.grids import box_grid, molecular_plane, proximity, surface_field, surface_isovalue
+from ..analysis.esp import latent_charges
+from ..analysis.fields import (ESP_LABEL, MolecularField, SurroundingGrid, esp_field, isovalue_for, omega_field,
+                               omega_label)
+from ..analysis.grids import molecular_plane
 from ..analysis.probe import LocalChemicalPotential
 from ..bonds import bonded_pairs
 from ..data.lookup import molecule_from_text
@@ -235,8 +239,19 @@ class MoleculeExplorer(_Picker):
         return w.VBox([w.HBox([text, model, fold]), status, out])
 
 
+class FieldChoice(NamedTuple):
+    """What the field explorer shows: the menu entry, the probe element (Ω only, else None) and the fold."""
+
+    field: str
+    probe: str | None
+    fold: int
+
+
 class FieldExplorer(_Picker):
     """3D fields around a molecule: the probe's local chemical potential Ω or the ESP of latent charges.
+
+    The fields themselves are :class:`~xatom.analysis.fields.MolecularField` objects (values on the box, cuts,
+    isosurfaces, each computed once); the explorer picks one per menu choice and draws it.
 
     Args:
         data: the QM9 data set or None.
@@ -249,80 +264,79 @@ class FieldExplorer(_Picker):
               "ESP, BP charges": ("esp", "bp-dipole")}
 
     def __init__(self, data=None, spacing: float = 0.25, load=None, start: str = "c1ccccc1O"):
-        super().__init__(data, load)
         self.spacing, self.fold = spacing, 0
         self.field_name, self.probe = next(iter(self.FIELDS)), "C"
+        super().__init__(data, load)
         self.select(start)
 
     def changed(self):
         super().changed()
-        self.box = box_grid(self.molecule.positions, self.spacing, margin=2.5)
-        self.surface = proximity(self.box.points(), self.molecule.positions)
+        self.grid = SurroundingGrid.around(self.molecule.positions, self.spacing)
+        self._fields: dict[FieldChoice, MolecularField] = {}
+
+    @property
+    def box(self):
+        """The 3D grid (Å) the fields are computed on."""
+        return self.grid.box
 
     def _model_key(self):
         return ("source", self.FIELDS[self.field_name][1], self.fold)
 
     @property
+    def choice(self) -> FieldChoice:
+        kind = self.FIELDS[self.field_name][0]
+        return FieldChoice(self.field_name, self.probe if kind == "omega" else None, self.fold)
+
+    def current(self) -> MolecularField:
+        """The field of the current molecule, menu choice, probe and fold (made once per choice)."""
+        choice = self.choice
+        if choice not in self._fields:
+            kind, name = self.FIELDS[choice.field]
+
+            def make():  # the model call, through the domain check (its warnings go to the status line)
+                model = self.load(name, choice.fold)
+                if kind == "omega":
+                    return LocalChemicalPotential(model, self.molecule)
+                return latent_charges(model, self.molecule)
+
+            source = self._checked(self._model_key(), make)
+            self._fields[choice] = (omega_field(source, choice.probe, self.grid) if kind == "omega"
+                                    else esp_field(self.molecule, source, self.grid))
+        return self._fields[choice]
+
+    @property
     def label(self) -> str:
         kind = self.FIELDS[self.field_name][0]
-        if kind == "omega":  # matplotlib mathtext: the colour bars of the cut and the static picture
-            return rf"$\Omega_\mathrm{{{self.probe}}} - \Omega_\mathrm{{{self.probe}}}(\infty)$ (kcal/mol)"
-        return "ESP, +1 e probe (kcal/mol)"
-
-    def _source(self):
-        """The probe (Ω) or the latent charges (ESP) of the current molecule and model, made once."""
-        kind, name = self.FIELDS[self.field_name]
-
-        def make():
-            model = self.load(name, self.fold)
-            if kind == "omega":
-                return LocalChemicalPotential(model, self.molecule)
-            return latent_charges(model, self.molecule)
-
-        return kind, self._checked(self._model_key(), make)
+        return omega_label(self.probe) if kind == "omega" else ESP_LABEL
 
     def field(self, points) -> np.ndarray:
         """The selected field at points (Å), kcal/mol."""
-        kind, source = self._source()
-        if kind == "omega":
-            return source(points, self.probe)
-        return electrostatic_potential(points, self.molecule.positions, source)
+        return self.current()(points)
 
     def volume(self) -> np.ndarray:
-        """The field on the 3D box (cached per molecule, field, probe)."""
-        key = (self.field_name, self.probe, self.fold)
-        if key not in self._cache:
-            self._cache[key] = self.field(self.box.points())
-        return self._cache[key]
+        """The selected field on the 3D box (kcal/mol)."""
+        return self.current().volume()
 
     def cut(self, offset: float = 0.0, n: int = 80):
         """(plane grid, field values) on the molecular plane shifted by ``offset`` Å along its normal."""
-        plane = molecular_plane(self.molecule.positions, n=n, offset=offset)
-        return plane, self.field(plane.points())
+        return self.current().cut(offset, n)
 
     @property
     def default_isovalue(self) -> float:
-        """Σ‖r − r_i‖⁻² on the molecule's atomic-sphere surface (:func:`~xatom.analysis.grids.surface_isovalue`),
-        to the slider's step of 0.25 Å⁻²."""
-        key = ("isovalue",)
-        if key not in self._cache:
-            self._cache[key] = round(4 * surface_isovalue([self.molecule])) / 4
-        return self._cache[key]
+        """The isosurface shown first (:func:`~xatom.analysis.fields.isovalue_for`, the slider's step 0.25 Å⁻²)."""
+        return isovalue_for(self.molecule, step=0.25)
 
     def limit(self, isovalue: float | None = None) -> float:
-        """Colour limit: the 98th percentile of |field| on the isosurface (cached per field and isovalue)."""
+        """Colour limit: the 98th percentile of |field| on the isosurface."""
         isovalue = self.default_isovalue if isovalue is None else isovalue
-        key = ("limit", self.field_name, self.probe, self.fold, isovalue)
-        if key not in self._cache:
-            on_faces = surface_field(self.box, self.surface, self.volume(), isovalue)[2]
-            self._cache[key] = fields.symmetric_limit(on_faces)
-        return self._cache[key]
+        return fields.symmetric_limit(self.current().on_surface(isovalue)[2])
 
     def view(self, isovalue: float | None = None, width: int = 420, height: int = 320):
         isovalue = self.default_isovalue if isovalue is None else isovalue
-        picture = fields.isosurface_figure(self.molecule, self.box, self.surface, self.volume(), isovalue, self.label,
+        box, surface = self.grid.box, self.grid.proximity
+        picture = fields.isosurface_figure(self.molecule, box, surface, self.volume(), isovalue, self.label,
                                            limit=self.limit(isovalue))  # shown where WebGL is missing
-        return fields.isosurface_view(self.molecule, self.box, self.surface, self.volume(), isovalue,
+        return fields.isosurface_view(self.molecule, box, surface, self.volume(), isovalue,
                                       self.limit(isovalue), width, height, picture=picture)
 
     def static_figure(self, isovalue: float | None = None, offset: float = 0.0):
@@ -331,7 +345,7 @@ class FieldExplorer(_Picker):
         fig = plt.figure(figsize=(10.5, 4.2))
         grid = fig.add_gridspec(1, 2, width_ratios=(1, 1.1), wspace=0.3)
         limit = self.limit(isovalue)
-        fields.isosurface_figure(self.molecule, self.box, self.surface, self.volume(), isovalue, self.label,
+        fields.isosurface_figure(self.molecule, self.grid.box, self.grid.proximity, self.volume(), isovalue, self.label,
                                  limit=limit, ax=fig.add_subplot(grid[0], projection="3d"),
                                  title=rf"$\sum_i \|\mathbf{{r}} - \mathbf{{r}}_i\|^{{-2}}$ = {isovalue:g} Å$^{{-2}}$")
         plane, values = self.cut(offset)
