@@ -21,14 +21,14 @@ def _brute_force_omega(model, molecule, points, z):
     """Ω from SchNet.probe with pairs listed one by one (no chunking, no vectorised pair search)."""
     b = batch_molecules([molecule], model.cutoff)
     with torch.no_grad():
-        layers = model.representation(b, return_layers=True)["layers"]
+        layers = model.representation.layers(b)
         out = []
         for p in points:
             r = torch.tensor(p, dtype=torch.float32)[None]
             j = [a for a in range(molecule.n_atoms) if float((b.R[a] - r[0]).norm()) < model.cutoff]
             pairs = Pairs(torch.zeros(len(j), dtype=torch.long), torch.tensor(j, dtype=torch.long))
-            x = model.representation.probe(layers, torch.tensor([z]), pairs, r, b.R)
-            out.append(float(model.head.atomic_energy(model.readout(x).squeeze(-1), torch.tensor([z]))[0]))
+            y = model.representation.probe(layers, torch.tensor([z]), pairs, r, b.R)["y"]
+            out.append(float(model.head.atomic_energy(y, torch.tensor([z]))[0]))
     return np.array(out)
 
 

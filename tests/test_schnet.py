@@ -254,7 +254,7 @@ def test_tabulated_filter_forces_match_exact_filter_forces(glycine):
 def _layers(model, mol):
     b = batch_molecules([mol], model.cutoff)
     with torch.no_grad():
-        return b, model.representation(b, return_layers=True)
+        return b, dict(model.representation(b), layers=model.representation.layers(b))
 
 
 def _probe_pairs(probe_R, mol_R, cutoff, exclude=()):
@@ -276,11 +276,12 @@ def test_probe_far_from_the_molecule_is_an_isolated_atom(schnet_energy, ethanol,
     assert pairs.idx_i.numel() == 0
     with torch.no_grad():
         x = rep.probe(out["layers"], torch.tensor([z]), pairs, probe_R, b.R)
-        isolated = rep(batch_molecules([xatom.Molecule([z], [[0.0, 0.0, 0.0]])], 5.0))["representation"]
-    assert torch.equal(x, isolated)
+        isolated = rep(batch_molecules([xatom.Molecule([z], [[0.0, 0.0, 0.0]])], 5.0))
+    assert torch.equal(x["representation"], isolated["representation"]) and torch.equal(x["y"], isolated["y"])
     # an isolated atom still passes through the interaction blocks' biases: it equals its embedding only
     # after zero interactions
-    assert rep.probe(out["layers"][:1], torch.tensor([z]), pairs, probe_R, b.R).equal(rep.embedding.weight[z:z + 1])
+    first = rep.probe(out["layers"][:1], torch.tensor([z]), pairs, probe_R, b.R)["representation"]
+    assert first.equal(rep.embedding.weight[z:z + 1])
 
 
 def test_probe_at_an_atom_reproduces_that_atom_representation(schnet_energy, glycine):
@@ -297,7 +298,8 @@ def test_probe_at_an_atom_reproduces_that_atom_representation(schnet_energy, gly
     pairs = Pairs(torch.tensor(i), torch.tensor(j))
     with torch.no_grad():
         x = rep.probe(out["layers"], probe_Z, pairs, probe_R, b.R)
-    torch.testing.assert_close(x, out["representation"][atoms], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(x["representation"], out["representation"][atoms], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(x["y"], out["y"][atoms], rtol=1e-5, atol=1e-5)
 
 
 def test_probing_does_not_change_the_molecule(schnet_energy, ethanol):
@@ -311,7 +313,7 @@ def test_probing_does_not_change_the_molecule(schnet_energy, ethanol):
     probe_R = b.R.mean(0) + 3.0 * torch.randn(40, 3, generator=g)
     probe_Z = torch.tensor([1, 6, 7, 8, 9] * 8)
     with torch.no_grad():
-        x = rep.probe(out["layers"], probe_Z, _probe_pairs(probe_R, b.R, rep.cutoff), probe_R, b.R)
+        x = rep.probe(out["layers"], probe_Z, _probe_pairs(probe_R, b.R, rep.cutoff), probe_R, b.R)["representation"]
         after = fn([ethanol])
     assert torch.isfinite(x).all() and x.shape == (40, rep.n_features)
     for a, c in zip(out["layers"], layers_copy):
@@ -348,3 +350,24 @@ def test_embedding_init_scale_is_configurable_and_keeps_the_padding_row_zero():
     default = xatom.models.SchNet(n_features=64).embedding.weight.detach()
     torch.testing.assert_close(small, 0.1 * default)
     assert float(small[1:].std()) == pytest.approx(0.1, rel=0.05) and bool((small[0] == 0).all())
+
+
+# ------------------------------------------------------------------------------------------ checkpoints
+def test_checkpoints_written_before_schnet_held_its_readout_still_load():
+    """Shipped and resume checkpoints name the atom-wise network ``readout.*`` (it used to sit beside SchNet);
+    they load into today's layout with the same weights, and the parameters keep their order, so optimizer
+    states saved with them still fit."""
+    from xatom import paths
+    from xatom.checkpoint import load_model, read_checkpoint
+
+    path = paths.DATA_DIR / "models" / "schnet-dipole-fold0" / "model.pt"
+    legacy = read_checkpoint(path)["state_dict"]
+    assert any(k.startswith("readout.") for k in legacy)  # the old layout, as shipped
+    model = load_model(path)
+    renamed = {k.replace("representation.readout.", "readout.", 1): v for k, v in model.state_dict().items()}
+    assert sorted(renamed) == sorted(legacy)
+    for key, tensor in legacy.items():
+        assert torch.equal(renamed[key], tensor), key
+    parameters = {k.replace("representation.readout.", "readout.", 1) for k, _ in model.named_parameters()}
+    old_order = [k for k in legacy if k in parameters]
+    assert [k.replace("representation.readout.", "readout.", 1) for k, _ in model.named_parameters()] == old_order

@@ -58,7 +58,7 @@ class LocalChemicalPotential:
         self.origin = centroid(molecule.positions)  # positions and probe points are taken relative to it
         batch = batch_molecules([molecule], model.cutoff, centre=True).to(self.device)
         with torch.no_grad():
-            self.layers = model.representation(batch, return_layers=True)["layers"]
+            self.layers = model.representation.layers(batch)
         self.positions = batch.R
 
     def _check_probe(self, probe: str | int) -> int:
@@ -67,8 +67,8 @@ class LocalChemicalPotential:
     @torch.no_grad()
     def _energy(self, Z: torch.Tensor, pairs: Pairs, points: torch.Tensor) -> torch.Tensor:
         net = self.model
-        x = net.representation.probe(self.layers, Z, pairs, points, self.positions)
-        return net.head.atomic_energy(net.readout(x).squeeze(-1), Z)
+        y = net.representation.probe(self.layers, Z, pairs, points, self.positions)["y"]
+        return net.head.atomic_energy(y, Z)
 
     def isolated(self, probe: str | int = "C") -> float:
         """Ω(∞) in kcal/mol: the probe with no molecule atom within the cutoff."""

@@ -15,7 +15,6 @@ from ..batch import Batch
 from .acsf import ACSFParameters
 from .bp import BehlerParrinello
 from .heads import ENERGY_PARTITIONS, HEADS, DipoleHead, EnergyHead
-from .layers import mlp
 from .schnet import SchNet
 
 DEFAULT_CONFIG = {
@@ -54,20 +53,34 @@ def model_config(model: str, target: str, energy_partition: str = "atom", **over
 
 
 def _schnet(arch: dict):
-    """SchNet, its atom-wise readout network (features → y_i) and its cutoff in Å."""
-    readout_hidden = arch.pop("readout_hidden")
-    return SchNet(**arch), mlp(arch["n_features"], list(readout_hidden), 1), arch["cutoff"]
+    """SchNet (with its atom-wise network features → y_i) and its cutoff in Å."""
+    return SchNet(**arch), arch["cutoff"]
 
 
 def _behler_parrinello(arch: dict):
-    """Behler–Parrinello networks (their element networks end in y_i: no separate readout) and the ACSF cutoff."""
+    """Behler–Parrinello networks (their element networks end in y_i) and the ACSF cutoff in Å."""
     representation = BehlerParrinello(hidden=tuple(arch["hidden"]), acsf=ACSFParameters.from_dict(arch["acsf"]))
     params = representation.acsf.params
-    return representation, None, max(params.radial_cutoff, params.angular_cutoff)
+    return representation, max(params.radial_cutoff, params.angular_cutoff)
 
 
 REPRESENTATIONS = {"schnet": _schnet, "bp": _behler_parrinello}
-"""Model kind → builder of (representation, readout or None, cutoff in Å) from its architecture options."""
+"""Model kind → builder of (representation, cutoff in Å) from its architecture options. Every representation
+keeps one contract: ``forward(batch, features=None)`` → ``{"representation": (n_atoms, F), "y": (n_atoms,)}``
+(``features``: what its ``cached_features`` precomputed, or None), ``fit_statistics``, ``cached_features`` and
+``unused_parameters_possible``."""
+
+LEGACY_KEYS = {"readout.": "representation.readout."}
+"""State-dict key prefixes of checkpoints written before SchNet held its atom-wise network → today's."""
+
+
+def _upgrade_legacy_keys(state_dict, prefix, *args):
+    """``load_state_dict`` pre-hook: rename the keys of older checkpoints in place (same tensors, same order of
+    parameters, so optimizer states written with them still fit)."""
+    for key in [k for k in state_dict if k.startswith(prefix)]:
+        for old, new in LEGACY_KEYS.items():
+            if key.startswith(prefix + old):
+                state_dict[prefix + new + key[len(prefix + old):]] = state_dict.pop(key)
 
 
 class AtomisticModel(nn.Module):
@@ -76,11 +89,12 @@ class AtomisticModel(nn.Module):
     def __init__(self, config: dict):
         super().__init__()
         self.config = copy.deepcopy(config)
-        self.representation, self.readout, self.cutoff = REPRESENTATIONS[config["model"]](dict(config["architecture"]))
+        self.representation, self.cutoff = REPRESENTATIONS[config["model"]](dict(config["architecture"]))
         if config["target"] == "energy":
             self.head: EnergyHead | DipoleHead = EnergyHead(partition=self.energy_partition)
         else:
             self.head = HEADS[config["target"]]()
+        self._register_load_state_dict_pre_hook(_upgrade_legacy_keys)
 
     @property
     def kind(self) -> str:
@@ -101,14 +115,9 @@ class AtomisticModel(nn.Module):
     def latent(self) -> str:
         return self.head.latent
 
-    def atom_scalars(self, batch: Batch, features: torch.Tensor | None = None) -> dict:
-        out = self.representation(batch) if features is None else self.representation(batch, features)
-        if self.readout is not None:
-            out["y"] = self.readout(out["representation"]).squeeze(-1)
-        return out
-
     def forward(self, batch: Batch, features: torch.Tensor | None = None) -> dict:
-        """Prediction, latent per-atom quantity and representation; ``features``: precomputed ACSFs (BP only)."""
-        out = self.atom_scalars(batch, features)
+        """Prediction, latent per-atom quantity and representation; ``features``: what the representation's
+        ``cached_features`` precomputed for these atoms (BP's symmetry functions), or None."""
+        out = self.representation(batch, features)
         out.update(self.head(out.pop("y"), batch))
         return out

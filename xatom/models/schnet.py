@@ -89,7 +89,9 @@ class PairFilters(NamedTuple):
 
 
 class SchNet(nn.Module):
-    """SchNet representation: atom features x_i⁽ᵀ⁾ from element embeddings and interactions.
+    """SchNet representation: atom features x_i⁽ᵀ⁾ from element embeddings and interactions, and the atom-wise
+    network that turns them into the scalar y_i a head reads (the representation contract shared with
+    :class:`~xatom.models.bp.BehlerParrinello`).
 
     Args:
         n_features: atom feature size (embedding width).
@@ -103,11 +105,12 @@ class SchNet(nn.Module):
         embedding_std: standard deviation of the random initial element embeddings (torch's default 1).
             A small value lets what training learns dominate the final embedding over the random start, which
             matters for rare elements that receive few updates (the crystal model, notebook 07).
+        readout_hidden: hidden layer sizes of the atom-wise network x_i⁽ᵀ⁾ → y_i (shifted softplus).
     """
 
     def __init__(self, n_features: int = 128, n_filters: int = 128, n_interactions: int = 6, cutoff: float = 5.0,
                  n_rbf: int = 51, rbf_gamma: float = 10.0, max_z: int = MAX_Z, filter_grid_spacing: float = 0.005,
-                 embedding_std: float = 1.0):
+                 embedding_std: float = 1.0, readout_hidden=(64,)):
         super().__init__()
         self.n_features, self.cutoff, self.max_z = n_features, cutoff, max_z
         self.embedding = nn.Embedding(max_z + 1, n_features, padding_idx=0)
@@ -121,6 +124,7 @@ class SchNet(nn.Module):
         self.exact_filters = filter_grid_spacing <= 0
         n_grid = int(round(cutoff / filter_grid_spacing)) + 2 if filter_grid_spacing > 0 else 0
         self.register_buffer("filter_grid", torch.arange(n_grid, dtype=torch.float32) * max(filter_grid_spacing, 0))
+        self.readout = mlp(n_features, list(readout_hidden), 1)  # made last: parameters keep their order
 
     unused_parameters_possible = False
     """Every parameter takes part in every batch (data-parallel training needs no search for unused ones)."""
@@ -153,13 +157,9 @@ class SchNet(nn.Module):
         k = u.detach().floor().long()
         return PairFilters(False, r, self.filter_grid, k, u - k.to(u.dtype))
 
-    def forward(self, batch: Batch, return_layers: bool = False) -> dict:
-        """Atom representations of a batch.
-
-        Returns:
-            ``{"representation": x⁽ᵀ⁾ (n_atoms, n_features)}``, plus ``"layers"``: [x⁽⁰⁾, …, x⁽ᵀ⁾] when
-            ``return_layers`` (what :meth:`probe` needs).
-        """
+    def layers(self, batch: Batch) -> list[torch.Tensor]:
+        """The layer-wise atom features [x⁽⁰⁾, …, x⁽ᵀ⁾] of a batch, each (n_atoms, n_features): what
+        :meth:`probe` needs."""
         self.check_elements(batch.Z)
         filters = self.pair_filters(pair_vectors(batch.R, batch.pairs).norm(dim=-1))
         index = PairIndex(batch.idx_i, batch.idx_j, batch.Z.numel(), batch.Z.numel())
@@ -168,22 +168,37 @@ class SchNet(nn.Module):
         for block in self.interactions:
             x = x + block(x, filters, index)
             layers.append(x)
-        out = {"representation": x}
-        if return_layers:
-            out["layers"] = layers
-        return out
+        return layers
+
+    def forward(self, batch: Batch, features: None = None) -> dict:
+        """Atom features and atom-wise scalars of a batch.
+
+        Args:
+            features: the representation contract's precomputed inputs; SchNet has none
+                (:meth:`cached_features` is None), so only None is accepted.
+
+        Returns:
+            ``{"representation": x⁽ᵀ⁾ (n_atoms, n_features), "y": y_i (n_atoms,)}``.
+        """
+        if features is not None:
+            raise ValueError("SchNet computes its inputs from the batch: features must be None")
+        x = self.layers(batch)[-1]
+        return {"representation": x, "y": self.readout(x).squeeze(-1)}
 
     def probe(self, layers: list[torch.Tensor], probe_Z: torch.Tensor, probe_pairs: Pairs,
-              probe_R: torch.Tensor, molecule_R: torch.Tensor) -> torch.Tensor:
-        """Final representations of probe atoms that feel the molecule without acting back on it.
+              probe_R: torch.Tensor, molecule_R: torch.Tensor) -> dict:
+        """Probe atoms that feel the molecule without acting back on it: their features and scalars.
 
         x_p⁽ᵗ⁺¹⁾ = x_p⁽ᵗ⁾ + v⁽ᵗ⁾(x_j⁽ᵗ⁾ of molecule atoms j, r_pj); the molecule's own layers are unchanged.
 
         Args:
-            layers: the molecule's layer-wise representations from ``forward(..., return_layers=True)``.
+            layers: the molecule's layer-wise features from :meth:`layers`.
             probe_Z: element of every probe, (n_probes,).
             probe_pairs: ``idx_i`` = probe, ``idx_j`` = molecule atom, for pairs within the cutoff.
             probe_R, molecule_R: positions in Å.
+
+        Returns:
+            ``{"representation": x_p⁽ᵀ⁾ (n_probes, n_features), "y": y_p (n_probes,)}``, as :meth:`forward`.
         """
         self.check_elements(probe_Z)
         filters = self.pair_filters((molecule_R[probe_pairs.idx_j] - probe_R[probe_pairs.idx_i]).norm(dim=-1))
@@ -191,4 +206,4 @@ class SchNet(nn.Module):
         x = self.embedding(probe_Z)
         for block, x_mol in zip(self.interactions, layers[:-1]):
             x = x + block(x_mol, filters, index)
-        return x
+        return {"representation": x, "y": self.readout(x).squeeze(-1)}
