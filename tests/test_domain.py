@@ -23,7 +23,7 @@ from xatom.viz.widgets import FieldExplorer, MoleculeExplorer
 ENERGY = with_fitted_baseline(small_model("schnet", "energy", seed=1))
 DIPOLE = small_model("schnet", "dipole", seed=2)
 BP_DIPOLE = small_model("bp", "dipole", seed=3)
-MODELS = {"schnet-energy-elementref": ENERGY, "bp-energy-elementref": small_model("bp", "energy", seed=4), "schnet-dipole": DIPOLE,
+MODELS = {"schnet-energy": ENERGY, "bp-energy": small_model("bp", "energy", seed=4), "schnet-dipole": DIPOLE,
           "bp-dipole": BP_DIPOLE}
 
 
@@ -172,7 +172,7 @@ def test_methane_far_from_the_origin_has_the_same_energy_and_dipole():
     """Shifted by 1e8 Å, methane's energy changed by 40 kcal/mol in float32 before positions were recentred."""
     methane = xatom.Molecule.from_smiles("C", name="methane")
     shifted = xatom.Molecule(methane.numbers, methane.positions + 1e8, name="methane at 1e8 Å")
-    energy, dipole = zoo.load("schnet-energy-elementref"), zoo.load("schnet-dipole")
+    energy, dipole = zoo.load("schnet-energy"), zoo.load("schnet-dipole")
     e0, e1 = (float(predict(energy, m).values[0]) for m in (methane, shifted))
     assert abs(e1 - e0) < 1e-3
     np.testing.assert_allclose(predict(dipole, shifted).dipole_vectors, predict(dipole, methane).dipole_vectors,
@@ -277,6 +277,6 @@ def test_field_explorer_shows_the_domain_warning_for_both_fields():
 
 # ------------------------------------------------------------------------------------- domains of models
 def test_training_domain_comes_from_the_checkpoints_target():
-    assert training_domain(zoo.load("schnet-energy-elementref")) is QM9 and training_domain(zoo.load("bp-dipole")) is QM9
+    assert training_domain(zoo.load("schnet-energy")) is QM9 and training_domain(zoo.load("bp-dipole")) is QM9
     crystals = training_domain(zoo.load("schnet-crystals"))
     assert crystals.periodic and {3, 11, 17, 26}.issubset(crystals.elements)

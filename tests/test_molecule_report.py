@@ -7,9 +7,9 @@ from physics import small_model, with_fitted_baseline
 from xatom.analysis.molecule_report import domain_warnings, per_atom, predictions
 from xatom.errors import OutOfDomainWarning
 
-MODELS = {("schnet-energy-elementref", 0): with_fitted_baseline(small_model("schnet", "energy", seed=1)),
-          ("schnet-energy-elementref", 1): with_fitted_baseline(small_model("schnet", "energy", seed=2)),
-          ("bp-energy-elementref", 0): small_model("bp", "energy"), ("schnet-dipole", 0): small_model("schnet", "dipole"),
+MODELS = {("schnet-energy", 0): with_fitted_baseline(small_model("schnet", "energy", seed=1)),
+          ("schnet-energy", 1): with_fitted_baseline(small_model("schnet", "energy", seed=2)),
+          ("bp-energy", 0): small_model("bp", "energy"), ("schnet-dipole", 0): small_model("schnet", "dipole"),
           ("bp-dipole", 0): small_model("bp", "dipole")}
 
 
@@ -30,7 +30,7 @@ def test_domain_check_names_every_reason():
 def test_predictions_warn_outside_the_domain_and_report_fold_spread(ethanol):
     with pytest.warns(OutOfDomainWarning, match="heavy atoms"):
         predictions(xatom.Molecule.from_smiles("CCCCCCCCCCC"), load)
-    table = predictions(ethanol, load, folds={"schnet-energy-elementref": [0, 1]})
+    table = predictions(ethanol, load, folds={"schnet-energy": [0, 1]})
     row = table[(table["model"] == "schnet") & (table["property"] == "energy")].iloc[0]
     assert row["folds"] == 2 and row["spread across folds"] > 0
     assert np.isnan(table[table["model"] == "bp"]["spread across folds"]).all()

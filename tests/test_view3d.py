@@ -54,7 +54,7 @@ def _views():
     surface = proximity(box.points(), WATER.positions)
     esp = box.points()[:, 2]  # any field will do: the view only colours the surface by it
     explorer = MoleculeExplorer(load=lambda name, fold: small_model("schnet", "energy", seed=1),
-                                models=("schnet-energy-elementref",), start="CCO")
+                                models=("schnet-energy",), start="CCO")
     return {"view_molecule": view3d.view_molecule(WATER, labels=["O", "H", "H"]),
             "isosurface_view": fields.isosurface_view(WATER, box, surface, esp, 3.0, 1.0),
             "MoleculeExplorer.view": explorer.view()}

@@ -11,8 +11,8 @@ from xatom.viz.widgets import FieldExplorer, MoleculeExplorer
 
 matplotlib.use("Agg")
 
-MODELS = {"schnet-energy-elementref": with_fitted_baseline(small_model("schnet", "energy", seed=1)),
-          "bp-energy-elementref": small_model("bp", "energy", seed=2),
+MODELS = {"schnet-energy": with_fitted_baseline(small_model("schnet", "energy", seed=1)),
+          "bp-energy": small_model("bp", "energy", seed=2),
           "schnet-dipole": small_model("schnet", "dipole", seed=3),
           "bp-dipole": small_model("bp", "dipole", seed=4)}
 
@@ -39,7 +39,7 @@ def test_molecule_from_text_finds_qm9_molecules_and_falls_back_to_rdkit(qm9):
 def test_molecule_explorer_values_table_and_callbacks():
     ex = MoleculeExplorer(load=load, start="CCO", folds=(0, 1))
     assert ex.molecule.n_atoms == 9
-    energy = predict(MODELS["schnet-energy-elementref"], ex.molecule).values[0]
+    energy = predict(MODELS["schnet-energy"], ex.molecule).values[0]
     assert ex.values().sum() == pytest.approx(energy, rel=1e-5)
     assert list(ex.table().columns) == ["atom", "element", "Ê_i (kcal/mol)"]
     box = ex.widget()

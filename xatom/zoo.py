@@ -49,11 +49,10 @@ def available() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-QM9_MODELS = ("schnet-energy-elementref", "bp-energy-elementref", "schnet-dipole", "bp-dipole")
-"""The QM9 models that the widgets, the molecule report and the notebooks use by default. Both energy models are
-the per-element ones, so that SchNet and Behler–Parrinello are compared in one gauge and with three folds each,
-until SchNet in the paper's partition is shipped for every fold (issue 14); ``bp-energy`` (the paper's partition)
-is shipped for folds 0–2 and appears where the two partitions are compared."""
+QM9_MODELS = ("schnet-energy", "bp-energy", "schnet-dipole", "bp-dipole")
+"""The QM9 models that the widgets, the molecule report and the notebooks use by default: the energy models in the
+paper's partition (one mean and spread per atom for all elements), three folds each. The per-element models
+(``-elementref``, fold 0) appear only where the two partitions are compared."""
 
 
 def split_name(name: str) -> tuple[str, str, bool]:
