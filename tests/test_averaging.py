@@ -91,3 +91,17 @@ def test_averaging_refuses_epochs_with_gaps(qm9, tmp_path):
     with pytest.raises(ValueError, match=r"epochs \[1, 3\]"):
         average_run(run, last=2)
     assert average_run(run, last=1)["averaged_epochs"] == [3]
+
+
+def test_checkpoints_of_the_older_layout_average_like_todays(tmp_path):
+    """Resume checkpoints written before SchNet held its atom-wise network name it ``readout.*``."""
+    a, b = small_model("schnet", "energy", seed=1), small_model("schnet", "energy", seed=2)
+    old = _saved(tmp_path, "old", a)
+    payload = torch.load(old, weights_only=False)
+    payload["state_dict"] = {k.replace("representation.readout.", "readout.", 1): v
+                             for k, v in payload["state_dict"].items()}
+    assert any(k.startswith("readout.") for k in payload["state_dict"])
+    torch.save(payload, old)
+    mean = average_checkpoints([old, _saved(tmp_path, "new", b)])
+    for (name, pa), pb, pm in zip(a.named_parameters(), b.parameters(), mean.parameters()):
+        torch.testing.assert_close(pm, (pa + pb) / 2, msg=name)

@@ -13,6 +13,7 @@ import torch
 from .errors import CheckpointMismatchError, CorruptCheckpointError
 from .files import existing_file
 from .models import AtomisticModel
+from .models.atomistic import upgrade_legacy_keys
 
 FORMAT = "xatom-checkpoint-1"
 
@@ -108,6 +109,8 @@ def average_checkpoints(paths: list[str | Path]) -> AtomisticModel:
                 raise CheckpointMismatchError(f"{path} has another {what} than {paths[0]}: "
                                               f"{payload[what]} vs {first[what]}")
     net = load_model(paths[-1])
+    for payload in payloads:  # checkpoints written before a layout change carry the old key names
+        upgrade_legacy_keys(payload["state_dict"], "")
     with torch.no_grad():
         for name, param in net.named_parameters():
             param.copy_(torch.stack([p["state_dict"][name] for p in payloads]).mean(0))

@@ -74,8 +74,9 @@ LEGACY_KEYS = {"readout.": "representation.readout."}
 """State-dict key prefixes of checkpoints written before SchNet held its atom-wise network → today's."""
 
 
-def _upgrade_legacy_keys(state_dict, prefix, *args):
-    """``load_state_dict`` pre-hook: rename the keys of older checkpoints in place (same tensors, same order of
+def upgrade_legacy_keys(state_dict, prefix, *args):
+    """``load_state_dict`` pre-hook (and for any raw checkpoint state dict, with ``prefix=""``): rename the keys of
+    older checkpoints in place (same tensors, same order of
     parameters, so optimizer states written with them still fit)."""
     for key in [k for k in state_dict if k.startswith(prefix)]:
         for old, new in LEGACY_KEYS.items():
@@ -94,7 +95,7 @@ class AtomisticModel(nn.Module):
             self.head: EnergyHead | DipoleHead = EnergyHead(partition=self.energy_partition)
         else:
             self.head = HEADS[config["target"]]()
-        self._register_load_state_dict_pre_hook(_upgrade_legacy_keys)
+        self._register_load_state_dict_pre_hook(upgrade_legacy_keys)
 
     @property
     def kind(self) -> str:
