@@ -93,18 +93,17 @@ def _notebooks(folder: Path) -> Path:
 @pytest.fixture
 def executed(monkeypatch):
     """Replace the notebook runner: 'executing' gives every code cell the output '2'; returns the names run."""
-    import nbclient
+    from xatom import notebook_runner
 
     ran = []
 
-    def execute(self, **kwargs):
-        ran.append(self.nb.cells[0].source.splitlines()[0])
-        for cell in self.nb.cells:
+    def execute(nb, folder, timeout_s=1200):
+        ran.append(nb.cells[0].source.splitlines()[0])
+        for cell in nb.cells:
             if cell.cell_type == "code":
                 cell.outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "2"}, execution_count=1)]
-        return self.nb
 
-    monkeypatch.setattr(nbclient.NotebookClient, "execute", execute)
+    monkeypatch.setattr(notebook_runner, "execute_notebook", execute)
     return ran
 
 
@@ -121,18 +120,16 @@ def test_reproduce_runs_with_the_runner_replaced(tmp_path, executed):
 
 def test_reproduce_passes_its_device_to_the_notebooks_and_restores_the_environment(tmp_path, monkeypatch):
     """The notebooks read the device through one helper (xatom.device.default_device, used by zoo.load)."""
-    import nbclient
-
+    from xatom import notebook_runner
     from xatom.device import DEVICE_VARIABLE, default_device
     from xatom.reproduce import reproduce
 
     seen = []
 
-    def execute(self, **kwargs):
+    def execute(nb, folder, timeout_s=1200):
         seen.append((os.environ.get(DEVICE_VARIABLE), default_device()))
-        return self.nb
 
-    monkeypatch.setattr(nbclient.NotebookClient, "execute", execute)
+    monkeypatch.setattr(notebook_runner, "execute_notebook", execute)
     monkeypatch.setenv(DEVICE_VARIABLE, "before")
     assert reproduce(tmp_path / "out", device="cpu:0", folder=_notebooks(tmp_path / "nbs")) == 0
     assert seen == [("cpu:0", torch.device("cpu:0"))] * 2

@@ -103,11 +103,10 @@ def reproduce(output: Path, only=None, device: str = "cpu", timeout_s: int = 120
 
 def _run(paths, output: Path, timeout_s: int, folder: Path) -> int:
     import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
     from tqdm.auto import tqdm
 
     from .analysis.claims import claims_path
+    from .notebook_runner import NotebookCellError, execute_notebook
 
     pages = []
     t0 = time.time()
@@ -116,18 +115,13 @@ def _run(paths, output: Path, timeout_s: int, folder: Path) -> int:
             bar.set_description(f"{path.name} ({time.time() - t0:.0f} s)")
             nb = nbformat.read(path, as_version=4)
             claims_path(path.stem, output).unlink(missing_ok=True)  # a notebook that no longer writes claims
-            client = NotebookClient(nb, timeout=timeout_s, kernel_name="python3",
-                                    resources={"metadata": {"path": str(folder)}})
             started = time.time()
             try:
-                client.execute()
-            except CellExecutionError as err:
-                failing = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"
-                                and any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
+                execute_notebook(nb, folder, timeout_s)
+            except (NotebookCellError, TimeoutError) as err:
                 write_atomic(output / path.name, nbformat.writes(nb) + "\n")
-                print(f"\nxatom reproduce: {path.name} failed in cell {failing}:\n{str(err)[-2000:]}", file=sys.stderr)
+                print(f"\nxatom reproduce: {path.name} failed in {err}", file=sys.stderr)
                 return 1
-            nb.metadata.pop("widgets", None)  # live widget state: MBs of HTML; each widget has a static picture
             write_atomic(output / path.name, nbformat.writes(nb) + "\n")
             write_atomic(output / path.with_suffix(".html").name, notebook_page(nb))
             pages.append((path.stem, time.time() - started))
