@@ -1,7 +1,6 @@
 """Bootstrap intervals and claim records: known answers on synthetic data, seeds, verdicts, JSON round trip."""
 import json
 import math
-import time
 from dataclasses import replace
 
 import numpy as np
@@ -118,15 +117,6 @@ def test_bootstrap_refuses_bad_input():
         B.bootstrap(B.mean, np.ones(5), groups=np.ones(4))
     with pytest.raises(ClaimError, match="confidence"):
         B.bootstrap(B.mean, np.ones(5), confidence=95)
-
-
-def test_thousand_resamples_of_twenty_thousand_values_are_fast():
-    x = np.random.default_rng(0).normal(size=20_000)
-    y = x + np.random.default_rng(1).normal(size=20_000)
-    for statistic, arrays in [(B.std, (x,)), (B.iqr, (x,)), (B.wasserstein, (x, y)), (B.spearman, (x, y))]:
-        start = time.process_time()
-        B.bootstrap(statistic, *arrays, n_resamples=1000)
-        assert time.process_time() - start < 5.0, statistic.__name__  # ~0.2–1.2 s CPU measured
 
 
 def test_hypergeometric_enrichment_against_counting():
