@@ -2,7 +2,8 @@
 
     python benchmarks/bootstrap_speed.py      # 1000 resamples of 20,000 values per statistic
 
-Prints resamples per second and the ratio xatom / scipy (percentile intervals both; scipy vectorised).
+Prints resamples per second and the ratio xatom / scipy (percentile intervals both; scipy vectorised where the
+statistic allows, Spearman per resample).
 """
 import time
 

@@ -15,15 +15,20 @@ def test_outputs_counts_and_a_widget_cell(tmp_path):
     (tmp_path / "data.txt").write_text("from the notebook's folder\n")
     nb = _notebook("print('a'); print('b')", "open('data.txt').read().strip()",
                    "import ipywidgets as w\nout = w.Output()\nwith out:\n    print('x')\n    out.clear_output(wait=True)\n"
-                   "    print('y')\nw.VBox([w.Text('t'), out])", "1 + 1")
+                   "    print('y')\nprint('z')\nw.VBox([w.Text('t'), out])",
+                   "from IPython.display import clear_output\nprint('gone')\nclear_output(wait=True)\nprint('kept')",
+                   "1 + 1")
     nb.metadata["widgets"] = {"state": "MBs"}
     execute_notebook(nb, tmp_path, timeout_s=60)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert [c.execution_count for c in code] == [1, 2, 3, 4]
+    assert [c.execution_count for c in code] == [1, 2, 3, 4, 5]
     assert code[0].outputs[0].text == "a\nb\n"  # one stream output per stream
     assert code[1].outputs[0].data["text/plain"] == "\"from the notebook's folder\""
-    assert [o.text for o in code[2].outputs if o.output_type == "stream"] == ["y\n"]  # cleared before 'y'
-    assert code[3].outputs[0].data["text/plain"] == "2"
+    # what the Output widget captured stays in the widget; the cell keeps its own print and the widget view
+    assert [o.text for o in code[2].outputs if o.output_type == "stream"] == ["z\n"]
+    assert "application/vnd.jupyter.widget-view+json" in code[2].outputs[-1].data
+    assert [o.text for o in code[3].outputs] == ["kept\n"]  # clear_output(wait=True) clears at the next output
+    assert code[4].outputs[0].data["text/plain"] == "2"
     assert "widgets" not in nb.metadata
 
 

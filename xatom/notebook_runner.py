@@ -3,10 +3,12 @@
 
 Talks to the kernel through jupyter_client directly, as nbval does, rather than through nbclient: nbclient 0.11
 blocks on cells that build ipywidgets (it waits on comm messages the kernel never sends; nbclient issue 312).
-Widget state is not kept; every live view in the series has a static picture beside it.
+Widget state is not kept, and neither is what an ipywidgets ``Output`` captures (it belongs to the widget, as
+nbclient has it); every live view in the series has a static picture beside it.
 """
 from __future__ import annotations
 
+import queue
 import time
 from pathlib import Path
 
@@ -25,20 +27,27 @@ class NotebookCellError(RuntimeError):
 def _run_cell(client, cell, timeout_s: float) -> None:
     msg_id = client.execute(cell.source, allow_stdin=False)
     outputs, clear_pending, deadline = [], False, time.monotonic() + timeout_s
+    capturing = set()  # comm ids of Output widgets now capturing this cell's output
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError(f"a cell ran longer than {timeout_s:.0f} s")
         try:
             msg = client.get_iopub_msg(timeout=min(left, 5.0))
-        except Exception:  # queue.Empty: nothing yet
+        except queue.Empty:
             continue
         if msg["parent_header"].get("msg_id") != msg_id:
             continue
         kind, content = msg["msg_type"], msg["content"]
         if kind == "status" and content["execution_state"] == "idle":
             break
-        if kind == "execute_input":
+        if kind == "comm_msg":
+            state = content.get("data", {}).get("state", {})
+            if "msg_id" in state:  # an Output widget starts (msg_id = this cell's) or stops ("") capturing
+                (capturing.add if state["msg_id"] == msg_id else capturing.discard)(content["comm_id"])
+        elif capturing and kind in ("stream", "display_data", "execute_result", "clear_output"):
+            continue  # the widget's output, not the cell's
+        elif kind == "execute_input":
             cell.execution_count = content["execution_count"]
         elif kind == "clear_output":
             clear_pending = bool(content.get("wait"))
